@@ -1,0 +1,89 @@
+// Workspace lint: Nx module boundaries carry the architecture (see docs/modules/signer/architecture.md).
+import nx from '@nx/eslint-plugin';
+import jest from 'eslint-plugin-jest';
+import prettier from 'eslint-config-prettier';
+
+const FRAMEWORK_AND_SDK = [
+  '@nestjs/*',
+  'fastify',
+  '@fastify/*',
+  'ioredis',
+  'pg',
+  '@aws-sdk/*',
+  '@google-cloud/*',
+  'jose',
+  '@sigstore/*',
+  'yaml',
+  'pino',
+  'prom-client',
+  'undici',
+  'ajv',
+  '@sinclair/typebox',
+];
+const NETWORK_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'child_process', 'fs', 'fs/promises'].flatMap(
+  (name) => [name, `node:${name}`],
+);
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  prettier,
+  { ignores: ['**/dist', '**/node_modules', '**/coverage', '.nx', 'tmp', '.signer-dev', 'tools/lint-fixtures/**'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
+            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    // The core is pure: no framework, SDK, network or filesystem.
+    files: ['libs/signer-core/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NETWORK_BUILTINS.map((name) => ({ name, message: 'signer-core does no I/O: use a port.' })),
+          patterns: [
+            { group: FRAMEWORK_AND_SDK, message: 'signer-core must not import frameworks or SDKs.' },
+            { group: ['@signer/infra-*', '@signer/testing', '@signer/client'], message: 'signer-core must not import other libs.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Fakes are for tests only: production sources never import the testing lib.
+    files: ['apps/**/src/**/*.ts', 'libs/signer-infra-*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@signer/testing'], message: 'test-only library' }] }],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    plugins: { jest },
+    rules: {
+      'jest/no-focused-tests': 'error',
+      'jest/no-disabled-tests': 'error',
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*'] }],
+      'jest/no-identical-title': 'error',
+    },
+  },
+];

@@ -1,0 +1,39 @@
+import type { SignerErrorCode } from '../errors';
+import type { BindingKind } from '../model';
+import type { GateName } from '../ports/pipeline-observer';
+
+/**
+ * One audit record per decision (contract §8). Carries identifiers and digests only: never the
+ * predicate body, a token, a PoE value or key material.
+ */
+export interface AuditRecord {
+  auditId: string;
+  /** RFC 3339 UTC. */
+  time: string;
+  correlationId: string;
+  route: string;
+  /** `signed` (a bundle was returned), `checked` (a verification answered), or the refusal code. */
+  outcome: 'signed' | 'checked' | SignerErrorCode;
+  tenant?: string;
+  installation?: string;
+  caller?: { sub: string; clientId?: string; tokenJti?: string };
+  binding?: { kind: BindingKind; thumbprint: string };
+  licenseId?: string;
+  plan?: string;
+  predicateType?: string;
+  subjectDigests?: string[];
+  scannerImageDigest?: string;
+  gates: Partial<Record<GateName, 'pass' | SignerErrorCode>>;
+  mode?: string;
+  keyId?: string;
+  certificateSerial?: string;
+  /** SHA-256 hex of the canonical JSON of the returned bundle. */
+  bundleSha256?: string;
+  latencyMs: number;
+}
+
+/** A record as stored: chained to its predecessor so that tampering is detectable. */
+export interface ChainedAuditRecord extends AuditRecord {
+  prevHash: string;
+  hash: string;
+}

@@ -1,0 +1,76 @@
+/**
+ * The closed set of refusal codes of the Signer contract (§2.4). Every failure anywhere in the
+ * pipeline is a {@link SignerError} carrying one of these codes; HTTP status mapping happens once,
+ * at the edge.
+ */
+export const SIGNER_ERROR_CODES = [
+  'invalid_request',
+  'invalid_token',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'insufficient_scope',
+  'tenant_mismatch',
+  'entitlement_denied',
+  'release_untrusted',
+  'idempotency_conflict',
+  'artifact_too_large',
+  'predicate_unsupported',
+  'plan_throttled',
+  'upstream_unavailable',
+  'internal_error',
+] as const;
+
+export type SignerErrorCode = (typeof SIGNER_ERROR_CODES)[number];
+
+/** Names an upstream dependency, for `upstream_unavailable` and the `signer_upstream_errors_total` metric. */
+export type Upstream = 'licensing' | 'registry' | 'redis' | 'kms' | 'fulcio' | 'audit' | 'authority';
+
+export interface SignerErrorOptions {
+  cause?: unknown;
+  /** Seconds a caller should wait before retrying (`Retry-After`). */
+  retryAfterSeconds?: number;
+  /** A fresh DPoP nonce to hand to the caller (`use_dpop_nonce`). */
+  dpopNonce?: string;
+  /** The dependency that failed, for `upstream_unavailable`. */
+  upstream?: Upstream;
+  /** For `plan_throttled`: which limit refused (qps, concurrency, daily). */
+  limit?: string;
+  /** HTTP status override where the contract gives one code two statuses (415 invalid_request). */
+  status?: number;
+}
+
+/**
+ * A refusal with a stable contract code. `message` is for operators' logs and must never contain
+ * a token, a PoE value or key material; the public problem detail is derived from it at the edge.
+ */
+export class SignerError extends Error {
+  readonly code: SignerErrorCode;
+  readonly retryAfterSeconds?: number;
+  readonly dpopNonce?: string;
+  readonly upstream?: Upstream;
+  readonly limit?: string;
+  readonly status?: number;
+  /** Set once the refusal has been audited: the id the problem response reports. */
+  auditId?: string;
+
+  constructor(code: SignerErrorCode, message: string, options: SignerErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SignerError';
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.dpopNonce = options.dpopNonce;
+    this.upstream = options.upstream;
+    this.limit = options.limit;
+    this.status = options.status;
+  }
+}
+
+export function isSignerError(value: unknown): value is SignerError {
+  return value instanceof SignerError;
+}
+
+/** Any thrown value as a SignerError; unknown failures become `internal_error` with the original as cause. */
+export function toSignerError(value: unknown): SignerError {
+  if (isSignerError(value)) return value;
+  return new SignerError('internal_error', 'unexpected failure', { cause: value });
+}

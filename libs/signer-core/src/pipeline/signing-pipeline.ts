@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { canonicalBytes } from '../canonical-json/canonical-json';
+import { dsseEnvelope } from '../dsse/envelope';
+import { preAuthEncoding } from '../dsse/pae';
+import { SignerError, toSignerError } from '../errors';
+import type { PlanLimits, SignDsseResponse, SignedBundle, SigningMode } from '../model';
+import type { AuditSink } from '../ports/audit-sink';
+import type { SigstoreBundleEncoder } from '../ports/bundle-encoder';
+import type { Clock } from '../ports/clock';
+import type { EntitlementVerifier } from '../ports/entitlement-verifier';
+import type { KeySignerRegistry } from '../ports/key-signer-registry';
+import { noopObserver, type PipelineObserver } from '../ports/pipeline-observer';
+import type { QuotaGate, QuotaLease } from '../ports/quota-gate';
+import type { ReleaseVerifier } from '../ports/release-verifier';
+import type { RequestSchema } from '../ports/request-schema';
+import { assertTenantBinding } from '../policies/caller';
+import { assertEntitlementActive, assertReleaseWindow, resolvePlanLimits } from '../policies/entitlement';
+import { assertArtifactSize, assertPredicateAllowed, assertReleaseTrusted } from '../policies/request';
+import { buildStatement, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
+import { CallerAuthenticator, type CallerCredentials } from './caller-authenticator';
+import { DecisionTrail } from './decision-trail';
+
+export const SIGN_ROUTE = 'POST /api/v1/signer/sign/dsse';
+
+export interface SigningPolicy {
+  requiredScope: string;
+  allowedPredicates: readonly string[];
+  plans: Readonly<Record<string, PlanLimits>>;
+  defaultMode: SigningMode;
+}
+
+export interface SigningPipelineOptions {
+  schema: RequestSchema;
+  authenticator: CallerAuthenticator;
+  entitlements: EntitlementVerifier;
+  releases: ReleaseVerifier;
+  quotas: QuotaGate;
+  signers: KeySignerRegistry;
+  bundles: SigstoreBundleEncoder;
+  audit: AuditSink;
+  clock: Clock;
+  policy: SigningPolicy;
+  observer?: PipelineObserver;
+}
+
+export interface SignInvocation {
+  correlationId: string;
+  body: unknown;
+  credentials: CallerCredentials;
+}
+
+/**
+ * The signing pipeline: body → OpTok → sender binding → scope → PoE (entitlement, tenant) →
+ * release integrity → predicate/size → quotas → sign → audit (contract §2.4). The first failing
+ * gate answers; every decision, allow or deny, is audited; a reserved quota slot is released on
+ * every exit path; a signature leaves only after its audit record is durable.
+ */
+export class SigningPipeline {
+  private readonly observer: PipelineObserver;
+
+  constructor(private readonly options: SigningPipelineOptions) {
+    this.observer = options.observer ?? noopObserver;
+  }
+
+  /** Starts a decision trail for a route (also used by the edge for refusals before the pipeline). */
+  trail(correlationId: string, route: string): DecisionTrail {
+    return new DecisionTrail(this.options.clock, this.observer, correlationId, route);
+  }
+
+  async sign(invocation: SignInvocation): Promise<SignDsseResponse> {
+    const trail = this.trail(invocation.correlationId, SIGN_ROUTE);
+    let lease: QuotaLease | undefined;
+    try {
+      const response = await this.run(invocation, trail, (reserved) => {
+        lease = reserved;
+      });
+      await lease?.release('signed');
+      trail.observe();
+      return response;
+    } catch (thrown) {
+      const error = toSignerError(thrown);
+      await lease?.release('failed');
+      await this.refuse(trail, error);
+      throw error;
+    }
+  }
+
+  /** Audits a refusal; if even the audit fails the refusal still stands (and is logged upstream). */
+  async refuse(trail: DecisionTrail, error: SignerError): Promise<void> {
+    error.auditId = trail.auditId;
+    try {
+      await this.options.audit.append(trail.finish(error.code));
+    } catch (auditError) {
+      (error as { auditFailure?: unknown }).auditFailure = auditError;
+    }
+    trail.observe();
+  }
+
+  private async run(
+    invocation: SignInvocation,
+    trail: DecisionTrail,
+    onLease: (lease: QuotaLease) => void,
+  ): Promise<SignDsseResponse> {
+    const { options } = this;
+    const request = await trail.gate('body', () => options.schema.parse(invocation.body));
+    trail.record.scannerImageDigest = request.scannerImageDigest;
+    trail.record.predicateType = request.predicateType;
+    const statement = await trail.gate('body', () => buildStatement(request));
+    trail.record.subjectDigests = statement.subject.map((s) => `sha256:${s.digest.sha256}`);
+
+    const caller = await options.authenticator.authenticate(invocation.credentials, trail);
+
+    const entitlement = await trail.gate('poe', async () => {
+      const claims = await options.entitlements.verify({
+        format: request.poe.format,
+        value: request.poe.value,
+        clientCertificate: invocation.credentials.clientCertificate,
+      });
+      trail.record.licenseId = claims.licenseId;
+      trail.record.plan = claims.plan;
+      assertEntitlementActive(claims, Math.floor(options.clock.now().getTime() / 1000));
+      assertTenantBinding(caller.token, claims);
+      return claims;
+    });
+
+    const verdict = await trail.gate('release', () => options.releases.verify(request.scannerImageDigest));
+    await trail.gate('release', () => assertReleaseTrusted(verdict));
+    await trail.gate('poe', () => assertReleaseWindow(entitlement, verdict.release));
+
+    await trail.gate('predicate', () => assertPredicateAllowed(request.predicateType, options.policy.allowedPredicates));
+    const payload = canonicalBytes(statement);
+    const limits = await trail.gate('size', () => {
+      const resolved = resolvePlanLimits(options.policy.plans, entitlement);
+      assertArtifactSize(payload.length, resolved.maxArtifactBytes);
+      return resolved;
+    });
+    const mode = request.options?.signingMode ?? options.policy.defaultMode;
+    trail.record.mode = mode;
+    const signer = await trail.gate('body', () => options.signers.resolve(mode, request.options?.keyId));
+
+    const lease = await trail.gate('quota', () =>
+      options.quotas.acquire({ licenseId: entitlement.licenseId, tenant: caller.token.tenant }, limits),
+    );
+    onLease(lease);
+
+    const signature = await trail.gate('sign', () => signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload)));
+    const dsse = dsseEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, signature.dsseKeyId, signature.signature);
+    const withCert = (request.options?.returnBundle ?? 'dsse+cert') === 'dsse+cert';
+    const bundle: SignedBundle = {
+      dsse,
+      ...(withCert && signature.certificateChain ? { certificateChain: signature.certificateChain } : {}),
+      mode,
+      signingIdentity: signature.identity,
+    };
+    const sigstoreBundle = options.bundles.encode(dsse, signature);
+    trail.record.keyId = signature.identity.keyId;
+    trail.record.certificateSerial = signature.identity.certificateSerial;
+    trail.record.bundleSha256 = createHash('sha256').update(canonicalBytes(bundle)).digest('hex');
+
+    const record = trail.finish('signed');
+    await trail.gate('audit', () => options.audit.append(record));
+    return {
+      bundle,
+      sigstoreBundle,
+      policy: { plan: entitlement.plan, maxArtifactBytes: limits.maxArtifactBytes, qpsRemaining: lease.qpsRemaining },
+      auditId: trail.auditId,
+    };
+  }
+}
