@@ -24,6 +24,23 @@ const NETWORK_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns'
   (name) => [name, `node:${name}`],
 );
 
+// Production sources: core depends on core only; infra on core only; client on nothing.
+const PRODUCTION_CONSTRAINTS = [
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
+  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+];
+const TEST_CONSTRAINTS = [
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
+  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:testing', 'type:client'] },
+  { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:testing'] },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+];
+const boundaries = (depConstraints) => ({ enforceBuildableLibDependency: false, allow: [], depConstraints });
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -32,24 +49,16 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
-            { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:testing'] },
-            { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(PRODUCTION_CONSTRAINTS)],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  {
+    // Tests may also use the caller-side client (independent verifiers) and the fakes.
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(TEST_CONSTRAINTS)] },
   },
   {
     // The core is pure: no framework, SDK, network or filesystem.

@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger } from '../observability/logger';
+import type { SignerRuntime } from '../wiring/create-runtime';
+import { ProblemFilter } from './problem.filter';
+import { ProblemResponder } from './problem-responder';
+import { getOutcome } from './request-context';
+import { SignerModule } from './signer.module';
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Echo a caller's correlation id only when it is safe to log and echo; otherwise mint one. */
+export function correlationId(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && CORRELATION_ID.test(value) ? value : randomUUID();
+}
+
+class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  log(message: unknown, context?: string): void {
+    this.logger.info({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string): void {
+    this.logger.warn({ context }, String(message));
+  }
+}
+
+export interface CreateAppOptions {
+  logger?: Logger;
+  https?: { key: Buffer; cert: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean };
+}
+
+/** The Nest application on Fastify, initialised but not listening (tests use `inject()`). */
+export async function createApp(runtime: SignerRuntime, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger();
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // One access line per request is written by our onResponse hook, with the outcome code.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
+    bodyLimit: runtime.config.server.bodyLimitBytes,
+    genReqId: (request: IncomingMessage) => correlationId(request.headers['x-correlation-id']),
+    return503OnClosing: true,
+    ...(options.https ? { https: options.https } : {}),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(SignerModule.forRuntime(runtime), adapter, {
+    logger: new PinoNestLogger(logger),
+  });
+  const responder = new ProblemResponder(runtime, logger);
+  app.useGlobalFilters(new ProblemFilter(responder));
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only (contract §2.4: any other content type is 415); Fastify would parse text/plain.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('x-correlation-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const outcome = getOutcome(request);
+    logger.info(
+      {
+        correlationId: request.id,
+        method: request.method,
+        route: request.routeOptions?.url ?? 'unmatched',
+        status: reply.statusCode,
+        outcome: outcome?.code,
+        tenant: outcome?.tenant,
+        auditId: outcome?.auditId,
+        latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      },
+      'request completed',
+    );
+  });
+  // Fastify-level failures (content type, body size, JSON syntax) reach ProblemFilter through the
+  // error handler Nest installs, so there is exactly one error path.
+  await app.init();
+  return app;
+}

@@ -1,0 +1,24 @@
+import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import type { SignDsseResponse } from '@signer/core';
+import type { FastifyRequest } from 'fastify';
+import type { SignerRuntime } from '../wiring/create-runtime';
+import { callerCredentials, setOutcome } from './request-context';
+import { SIGNER_RUNTIME } from './tokens';
+
+@Controller('api/v1/signer')
+export class SignController {
+  constructor(@Inject(SIGNER_RUNTIME) private readonly runtime: SignerRuntime) {}
+
+  /** `POST /sign/dsse` (contract §2.1). Refusals propagate to the problem filter, already audited. */
+  @Post('sign/dsse')
+  @HttpCode(200)
+  async signDsse(@Req() request: FastifyRequest): Promise<SignDsseResponse> {
+    const response = await this.runtime.pipeline.sign({
+      correlationId: String(request.id),
+      body: request.body,
+      credentials: callerCredentials(request, this.runtime.publicBaseUrl),
+    });
+    setOutcome(request, { code: 'signed', auditId: response.auditId });
+    return response;
+  }
+}

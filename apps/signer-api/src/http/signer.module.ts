@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { SignerRuntime } from '../wiring/create-runtime';
+import { HealthController } from './health.controller';
+import { KeysController } from './keys.controller';
+import { ReferrersController } from './referrers.controller';
+import { SignController } from './sign.controller';
+import { SIGNER_RUNTIME } from './tokens';
+
+@Module({})
+export class SignerModule {
+  static forRuntime(runtime: SignerRuntime): DynamicModule {
+    return {
+      module: SignerModule,
+      controllers: [SignController, ReferrersController, KeysController, HealthController],
+      providers: [{ provide: SIGNER_RUNTIME, useValue: runtime }],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import { access, constants } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { SignerConfig } from '../config/config-schema';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+const readable = (path: string) => access(path, constants.R_OK);
+
+/** `/readyz`: every configured dependency must answer (contract §2.3). */
+export function readinessChecks(config: SignerConfig): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [];
+  const layout = config.releaseIntegrity.ociLayoutPath;
+  if (layout) checks.push({ name: 'release-layout', check: () => readable(join(layout, 'index.json')) });
+  if (config.audit.filePath) {
+    const file = config.audit.filePath;
+    checks.push({ name: 'audit-file', check: () => access(dirname(file), constants.W_OK) });
+  }
+  if (config.licensing.offlineJwksFile) {
+    const file = config.licensing.offlineJwksFile;
+    checks.push({ name: 'licensing-offline-keys', check: () => readable(file) });
+  }
+  return checks;
+}

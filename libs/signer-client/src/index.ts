@@ -1,0 +1,5 @@
+export * from './errors';
+export { pae, type DsseEnvelope } from './dsse';
+export * from './verify-dsse-envelope';
+export * from './verify-sigstore-bundle';
+export * from './dpop/dpop-key';

@@ -1,0 +1,139 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { DEV_AUDIENCE, DEV_ISSUER, DevAuthority } from '../authority/dev-authority';
+import { DevLicensing } from '../licensing/dev-licensing';
+import { generateReleaseKey, writePublicKeysFile } from '../release/release-keys';
+import { buildScannerRelease, DEFAULT_SCANNER_REPOSITORY } from '../release/scanner-release';
+
+export const DEV_TENANT = 'tenant-dev';
+export const DEV_INSTALLATION = 'inst-dev';
+export const DEV_PREDICATES = [
+  'https://stella-ops.org/attestations/sbom/1',
+  'https://stella-ops.org/attestations/vex/1',
+  'https://stella-ops.org/attestations/scan-report/1',
+  'https://slsa.dev/provenance/v1',
+];
+
+/** What a dev client needs to call a Signer running on this profile (written as `profile.json`). */
+export interface EmbeddedProfile {
+  dir: string;
+  configPath: string;
+  signerUrl: string;
+  tenant: string;
+  installation: string;
+  scannerImageDigest: string;
+  authorityPrivateJwkFile: string;
+  poeFile: string;
+  licensingPrivateJwkFile: string;
+}
+
+export interface EmbeddedProfileOptions {
+  host?: string;
+  port?: number;
+  nonce?: 'required' | 'optional';
+}
+
+function writeSecret(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 });
+}
+
+/**
+ * Generates every piece of local material the embedded profile needs — dev Authority, Licensing,
+ * release and signing keys, a signed dev scanner image in an OCI layout, a PoE and a config — with
+ * paths relative to `dir` so the folder can move. Real keys, real signatures; nothing is a stub.
+ */
+export async function generateEmbeddedProfile(dir: string, options: EmbeddedProfileOptions = {}): Promise<EmbeddedProfile> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8080;
+  for (const sub of ['authority', 'licensing', 'release', 'signing', 'audit']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+
+  const authority = await DevAuthority.create();
+  writeSecret(join(dir, 'authority/private.jwk.json'), JSON.stringify(await authority.privateJwk(), null, 2));
+  writeFileSync(join(dir, 'authority/jwks.json'), JSON.stringify(authority.jwks(), null, 2));
+
+  const licensing = await DevLicensing.create();
+  writeSecret(join(dir, 'licensing/private.jwk.json'), JSON.stringify(await licensing.privateJwk(), null, 2));
+  writeFileSync(join(dir, 'licensing/jwks.json'), JSON.stringify(licensing.jwks(), null, 2));
+  const poe = await licensing.mintPoe({
+    license_id: 'lic-dev-0001',
+    tenant: DEV_TENANT,
+    installation: DEV_INSTALLATION,
+    plan: 'pro',
+    valid_release_year: 2030,
+    max_version: '1.99.99',
+  });
+  writeSecret(join(dir, 'licensing/poe.jwt'), poe);
+
+  const releaseKey = generateReleaseKey('ecdsa-p256');
+  writePublicKeysFile(join(dir, 'release/trusted-keys.pem'), [releaseKey]);
+  const release = buildScannerRelease({ dir: join(dir, 'release/layout'), signatures: [{ key: releaseKey }] });
+
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeSecret(join(dir, 'signing/default.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+
+  const config = {
+    server: { host, port, publicBaseUrl: `http://${host}:${port}`, bodyLimitBytes: 1048576 },
+    authority: {
+      issuer: DEV_ISSUER,
+      jwksFile: 'authority/jwks.json',
+      audience: DEV_AUDIENCE,
+      requiredScope: 'signer.sign',
+      allowedAlgorithms: ['ES256', 'ES384', 'EdDSA', 'PS256'],
+      senderConstraint: 'dpop',
+      clockSkewSeconds: 30,
+      dpop: { nonce: options.nonce ?? 'required', nonceTtlSeconds: 300 },
+    },
+    licensing: { offlineJwksFile: 'licensing/jwks.json', cacheTtlSeconds: 120, negativeCacheTtlSeconds: 30, timeoutMs: 2000 },
+    releaseIntegrity: {
+      scannerRepository: DEFAULT_SCANNER_REPOSITORY,
+      ociLayoutPath: 'release/layout',
+      trustedKeysFiles: ['release/trusted-keys.pem'],
+      cacheTtlSeconds: 3600,
+      negativeCacheTtlSeconds: 30,
+      timeoutMs: 3000,
+    },
+    quotas: {
+      store: 'memory',
+      plans: {
+        pro: { qps: 1000, burst: 2000, concurrency: 128, maxArtifactBytes: 10485760, dailyCap: 10000000 },
+        team: { qps: 100, burst: 100, concurrency: 16, maxArtifactBytes: 1048576, dailyCap: 100000 },
+      },
+    },
+    signing: { defaultMode: 'kms', keys: { default: { ref: 'file://signing/default.pem' } } },
+    predicates: { allowed: DEV_PREDICATES },
+    audit: { sink: 'file', filePath: 'audit/audit.jsonl' },
+  };
+  const configPath = join(dir, 'signer.yaml');
+  writeFileSync(configPath, `# Embedded (dev) profile, generated once; every gate is active on local material.\n${stringify(config)}`);
+
+  const profile: EmbeddedProfile = {
+    dir,
+    configPath,
+    signerUrl: config.server.publicBaseUrl,
+    tenant: DEV_TENANT,
+    installation: DEV_INSTALLATION,
+    scannerImageDigest: release.scannerDigest,
+    authorityPrivateJwkFile: join(dir, 'authority/private.jwk.json'),
+    poeFile: join(dir, 'licensing/poe.jwt'),
+    licensingPrivateJwkFile: join(dir, 'licensing/private.jwk.json'),
+  };
+  const relative = { ...profile, dir: '.', configPath: 'signer.yaml', authorityPrivateJwkFile: 'authority/private.jwk.json' };
+  Object.assign(relative, { poeFile: 'licensing/poe.jwt', licensingPrivateJwkFile: 'licensing/private.jwk.json' });
+  writeFileSync(join(dir, 'profile.json'), JSON.stringify(relative, null, 2));
+  return profile;
+}
+
+/** Reads `profile.json`, resolving its paths against `dir` (the folder may have moved). */
+export function readEmbeddedProfile(dir: string): EmbeddedProfile {
+  const stored = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')) as EmbeddedProfile;
+  return {
+    ...stored,
+    dir,
+    configPath: resolve(dir, stored.configPath),
+    authorityPrivateJwkFile: resolve(dir, stored.authorityPrivateJwkFile),
+    poeFile: resolve(dir, stored.poeFile),
+    licensingPrivateJwkFile: resolve(dir, stored.licensingPrivateJwkFile),
+  };
+}
