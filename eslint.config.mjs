@@ -78,8 +78,9 @@ export default [
     },
   },
   {
-    // Fakes are for tests only: production sources never import the testing lib.
-    files: ['apps/**/src/**/*.ts', 'libs/signer-infra-*/src/**/*.ts'],
+    // Fakes are for tests only: production sources never import the testing lib. (signer-cli is
+    // exempt: its dev-token command mints tokens from an embedded profile's dev Authority.)
+    files: ['apps/signer-api/src/**/*.ts', 'libs/signer-infra-*/src/**/*.ts', 'libs/signer-client/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@signer/testing'], message: 'test-only library' }] }],

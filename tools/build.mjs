@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Bundles an app's TypeScript (workspace libs included, npm packages external) into dist/ with
+// esbuild. Nest DI uses explicit @Inject tokens, so no decorator metadata is needed.
+import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const ENTRIES = {
+  'signer-api': { entry: 'apps/signer-api/src/main.ts', out: 'dist/apps/signer-api/main.js', tsconfig: 'apps/signer-api/tsconfig.json' },
+  'signer-cli': { entry: 'apps/signer-cli/src/main.ts', out: 'dist/apps/signer-cli/main.js', tsconfig: 'apps/signer-cli/tsconfig.json' },
+  'embedded-profile': { entry: 'tools/embedded/generate.ts', out: 'dist/tools/embedded-profile.js', tsconfig: 'tools/embedded/tsconfig.json' },
+};
+
+export async function buildEntry(name) {
+  const target = ENTRIES[name];
+  if (!target) throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
+  await build({
+    absWorkingDir: root,
+    entryPoints: [target.entry],
+    outfile: target.out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    sourcemap: true,
+    logLevel: 'warning',
+    tsconfig: join(root, target.tsconfig),
+  });
+  return join(root, target.out);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const names = process.argv.slice(2);
+  for (const name of names.length ? names : Object.keys(ENTRIES)) await buildEntry(name);
+}
