@@ -20,24 +20,53 @@ const FRAMEWORK_AND_SDK = [
   'ajv',
   '@sinclair/typebox',
 ];
-const NETWORK_BUILTINS = ['http', 'https', 'http2', 'net', 'tls', 'dgram', 'dns', 'child_process', 'fs', 'fs/promises'].flatMap(
-  (name) => [name, `node:${name}`],
-);
+const NETWORK_BUILTINS = [
+  'http',
+  'https',
+  'http2',
+  'net',
+  'tls',
+  'dgram',
+  'dns',
+  'child_process',
+  'fs',
+  'fs/promises',
+].flatMap((name) => [name, `node:${name}`]);
 
 // Production sources: core depends on core only; infra on core only; client on nothing.
 const PRODUCTION_CONSTRAINTS = [
-  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
+  {
+    sourceTag: 'type:core',
+    onlyDependOnLibsWithTags: ['type:core'],
+    bannedExternalImports: FRAMEWORK_AND_SDK,
+  },
   { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
 ];
 const TEST_CONSTRAINTS = [
-  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: FRAMEWORK_AND_SDK },
+  {
+    sourceTag: 'type:core',
+    onlyDependOnLibsWithTags: ['type:core'],
+    bannedExternalImports: FRAMEWORK_AND_SDK,
+  },
   { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:testing', 'type:client'] },
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:testing'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
 ];
 const boundaries = (depConstraints) => ({ enforceBuildableLibDependency: false, allow: [], depConstraints });
 
@@ -45,7 +74,17 @@ export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   prettier,
-  { ignores: ['**/dist', '**/node_modules', '**/coverage', '.nx', 'tmp', '.signer-dev', 'tools/lint-fixtures/**'] },
+  {
+    ignores: [
+      '**/dist',
+      '**/node_modules',
+      '**/coverage',
+      '.nx',
+      'tmp',
+      '.signer-dev',
+      'tools/lint-fixtures/**',
+    ],
+  },
   {
     files: ['**/*.ts'],
     rules: {
@@ -71,7 +110,10 @@ export default [
           paths: NETWORK_BUILTINS.map((name) => ({ name, message: 'signer-core does no I/O: use a port.' })),
           patterns: [
             { group: FRAMEWORK_AND_SDK, message: 'signer-core must not import frameworks or SDKs.' },
-            { group: ['@signer/infra-*', '@signer/testing', '@signer/client'], message: 'signer-core must not import other libs.' },
+            {
+              group: ['@signer/infra-*', '@signer/testing', '@signer/client'],
+              message: 'signer-core must not import other libs.',
+            },
           ],
         },
       ],
@@ -80,10 +122,17 @@ export default [
   {
     // Fakes are for tests only: production sources never import the testing lib. (signer-cli is
     // exempt: its dev-token command mints tokens from an embedded profile's dev Authority.)
-    files: ['apps/signer-api/src/**/*.ts', 'libs/signer-infra-*/src/**/*.ts', 'libs/signer-client/src/**/*.ts'],
+    files: [
+      'apps/signer-api/src/**/*.ts',
+      'libs/signer-infra-*/src/**/*.ts',
+      'libs/signer-client/src/**/*.ts',
+    ],
     ignores: ['**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@signer/testing'], message: 'test-only library' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@signer/testing'], message: 'test-only library' }] },
+      ],
     },
   },
   {

@@ -7,14 +7,27 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ENTRIES = {
-  'signer-api': { entry: 'apps/signer-api/src/main.ts', out: 'dist/apps/signer-api/main.js', tsconfig: 'apps/signer-api/tsconfig.json' },
-  'signer-cli': { entry: 'apps/signer-cli/src/main.ts', out: 'dist/apps/signer-cli/main.js', tsconfig: 'apps/signer-cli/tsconfig.json' },
-  'embedded-profile': { entry: 'tools/embedded/generate.ts', out: 'dist/tools/embedded-profile.js', tsconfig: 'tools/embedded/tsconfig.json' },
+  'signer-api': {
+    entry: 'apps/signer-api/src/main.ts',
+    out: 'dist/apps/signer-api/main.js',
+    tsconfig: 'apps/signer-api/tsconfig.json',
+  },
+  'signer-cli': {
+    entry: 'apps/signer-cli/src/main.ts',
+    out: 'dist/apps/signer-cli/main.js',
+    tsconfig: 'apps/signer-cli/tsconfig.json',
+  },
+  'embedded-profile': {
+    entry: 'tools/embedded/generate.ts',
+    out: 'dist/tools/embedded-profile.js',
+    tsconfig: 'tools/embedded/tsconfig.json',
+  },
 };
 
 export async function buildEntry(name) {
   const target = ENTRIES[name];
-  if (!target) throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
+  if (!target)
+    throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
   await build({
     absWorkingDir: root,
     entryPoints: [target.entry],

@@ -28,6 +28,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Refuse to start, naming the problem; no stack for configuration mistakes.
-  process.stderr.write(`signer-api: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(
+    `signer-api: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`,
+  );
   process.exit(error instanceof ConfigError ? 78 : 1);
 });

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DpopKey } from '@signer/client';
-import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile, type OpTokClaims } from '@signer/testing';
+import {
+  DevAuthority,
+  DevLicensing,
+  generateEmbeddedProfile,
+  type EmbeddedProfile,
+  type OpTokClaims,
+} from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
@@ -41,14 +47,18 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
   const runtime = await createRuntime(loadConfig(profile.configPath, env));
   const logs = new LogCapture();
   const app = await createApp(runtime, { logger: createLogger({ destination: logs }) });
-  const authority = await DevAuthority.fromPrivateJwk(JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')));
+  const authority = await DevAuthority.fromPrivateJwk(
+    JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
+  );
   const auditFile = join(dir, 'audit/audit.jsonl');
   return {
     profile,
     runtime,
     app,
     authority,
-    licensing: await DevLicensing.fromPrivateJwk(JSON.parse(readFileSync(profile.licensingPrivateJwkFile, 'utf8'))),
+    licensing: await DevLicensing.fromPrivateJwk(
+      JSON.parse(readFileSync(profile.licensingPrivateJwkFile, 'utf8')),
+    ),
     poe: readFileSync(profile.poeFile, 'utf8'),
     logs,
     auditLines: () =>
@@ -64,9 +74,14 @@ export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness
   };
 }
 
-export function validBody(harness: Harness, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function validBody(
+  harness: Harness,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    subject: [{ name: 'registry.example/app@sha256:' + 'ab'.repeat(32), digest: { sha256: 'ab'.repeat(32) } }],
+    subject: [
+      { name: 'registry.example/app@sha256:' + 'ab'.repeat(32), digest: { sha256: 'ab'.repeat(32) } },
+    ],
     predicateType: 'https://stella-ops.org/attestations/sbom/1',
     predicate: { sbom: { format: 'cyclonedx', components: 3 } },
     scannerImageDigest: harness.profile.scannerImageDigest,
@@ -96,7 +111,11 @@ export class Caller {
     return new Caller(harness, key, token);
   }
 
-  async proof(method: string, path: string, overrides: { nonce?: string | null; iat?: number; jti?: string; url?: string } = {}): Promise<string> {
+  async proof(
+    method: string,
+    path: string,
+    overrides: { nonce?: string | null; iat?: number; jti?: string; url?: string } = {},
+  ): Promise<string> {
     const nonce = overrides.nonce === null ? undefined : (overrides.nonce ?? this.nonce);
     return this.key.proof({
       method,
@@ -109,7 +128,12 @@ export class Caller {
   }
 
   /** Sends a request; on `use_dpop_nonce` retries once with the server's nonce. */
-  async send(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
     const attempt = async () =>
       this.harness.app.inject({
         method,

@@ -8,7 +8,11 @@ export function unsecuredJwt(claims: Record<string, unknown>): string {
 }
 
 /** The classic key-confusion attack: HS256 with the Authority's public key as the HMAC secret. */
-export function hmacWithPublicKey(claims: Record<string, unknown>, publicKeyText: string, kid: string): string {
+export function hmacWithPublicKey(
+  claims: Record<string, unknown>,
+  publicKeyText: string,
+  kid: string,
+): string {
   const signingInput = `${b64url({ alg: 'HS256', typ: 'at+jwt', kid })}.${b64url(claims)}`;
   return `${signingInput}.${createHmac('sha256', publicKeyText).update(signingInput).digest('base64url')}`;
 }

@@ -10,7 +10,10 @@ export function verifyDsseIndependently(
 ): boolean {
   const payload = Buffer.from(envelope.payload, 'base64');
   const type = Buffer.from(envelope.payloadType, 'utf8');
-  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${envelope.payloadType} ${payload.length} `), payload]);
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} ${envelope.payloadType} ${payload.length} `),
+    payload,
+  ]);
   const key = createPublicKey(publicKeyPem);
   const signature = Buffer.from(envelope.signatures[0].sig, 'base64');
   const digest = key.asymmetricKeyType === 'ed25519' ? null : 'sha256';

@@ -5,11 +5,21 @@ import { decodeClaims, hmacWithPublicKey, unsecuredJwt } from './hostile-tokens'
 
 const secrets: string[] = [];
 
-function expectProblem(response: LightMyRequestResponse, status: number, code: string): Record<string, unknown> {
+function expectProblem(
+  response: LightMyRequestResponse,
+  status: number,
+  code: string,
+): Record<string, unknown> {
   expect(response.statusCode).toBe(status);
   expect(response.headers['content-type']).toContain('application/problem+json');
   const body = response.json();
-  expect(body).toMatchObject({ status, code, type: expect.stringContaining(code), title: expect.any(String), detail: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    code,
+    type: expect.stringContaining(code),
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
   expect(body.auditId).toMatch(/^[0-9a-f-]{36}$/);
   expect(response.headers['x-correlation-id']).toBeDefined();
   return body;
@@ -42,8 +52,16 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
 
   describe('when the body is hostile', () => {
     it('refuses malformed JSON with 400 invalid_request', async () => {
-      const body = expectProblem(await raw('{"subject": [', { 'content-type': 'application/json' }), 400, 'invalid_request');
-      expect(harness.auditLines().some((r) => r['auditId'] === body['auditId'] && r['outcome'] === 'invalid_request')).toBe(true);
+      const body = expectProblem(
+        await raw('{"subject": [', { 'content-type': 'application/json' }),
+        400,
+        'invalid_request',
+      );
+      expect(
+        harness
+          .auditLines()
+          .some((r) => r['auditId'] === body['auditId'] && r['outcome'] === 'invalid_request'),
+      ).toBe(true);
     });
     it('refuses a non-JSON content type with 415 invalid_request', async () => {
       expectProblem(await raw('subject=1', { 'content-type': 'text/plain' }), 415, 'invalid_request');
@@ -54,7 +72,16 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
     });
     it.each([
       ['wrong types', { subject: 'all' }, 'subject'],
-      ['1,025 subjects', { subject: Array.from({ length: 1025 }, (_, i) => ({ name: `s${i}`, digest: { sha256: 'a'.repeat(64) } })) }, 'subject'],
+      [
+        '1,025 subjects',
+        {
+          subject: Array.from({ length: 1025 }, (_, i) => ({
+            name: `s${i}`,
+            digest: { sha256: 'a'.repeat(64) },
+          })),
+        },
+        'subject',
+      ],
       ['a non-hex digest', { subject: [{ name: 'x', digest: { sha256: 'z'.repeat(64) } }] }, 'sha256'],
       ['a bad scanner digest', { scannerImageDigest: 'sha256:abc' }, 'scannerImageDigest'],
       ['an unknown field', { extra: true }, 'extra'],
@@ -83,7 +110,11 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       expectProblem(response, 401, 'invalid_token');
     });
     it('refuses HS256 signed with the Authority public key', async () => {
-      const token = hmacWithPublicKey(decodeClaims(caller.token), JSON.stringify(harness.authority.publicJwk), harness.authority.kid);
+      const token = hmacWithPublicKey(
+        decodeClaims(caller.token),
+        JSON.stringify(harness.authority.publicJwk),
+        harness.authority.kid,
+      );
       const response = await raw(JSON.stringify(validBody(harness)), {
         'content-type': 'application/json',
         authorization: `DPoP ${token}`,
@@ -92,7 +123,10 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       expectProblem(response, 401, 'invalid_token');
     });
     it('refuses a token with no sender binding', async () => {
-      const unbound = await harness.authority.mint({ tenant: harness.profile.tenant, installation: harness.profile.installation });
+      const unbound = await harness.authority.mint({
+        tenant: harness.profile.tenant,
+        installation: harness.profile.installation,
+      });
       secrets.push(unbound);
       const response = await raw(JSON.stringify(validBody(harness)), {
         'content-type': 'application/json',
@@ -101,7 +135,10 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       expectProblem(response, 401, 'invalid_token');
     });
     it('refuses an expired token', async () => {
-      const expired = await Caller.create(harness, { now: Math.floor(Date.now() / 1000) - 3600, lifetimeSeconds: 60 });
+      const expired = await Caller.create(harness, {
+        now: Math.floor(Date.now() / 1000) - 3600,
+        lifetimeSeconds: 60,
+      });
       expectProblem(await expired.sign(validBody(harness)), 401, 'invalid_token');
     });
   });
@@ -130,7 +167,11 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       const privateJwk = await caller.key.toPrivateJwk();
       const leaky = await DpopKey.fromPrivateJwk(privateJwk);
       Object.assign(leaky.publicJwk, { d: privateJwk.d });
-      const proof = await leaky.proof({ method: 'POST', url: `${harness.runtime.publicBaseUrl}${SIGN_PATH}`, accessToken: caller.token });
+      const proof = await leaky.proof({
+        method: 'POST',
+        url: `${harness.runtime.publicBaseUrl}${SIGN_PATH}`,
+        accessToken: caller.token,
+      });
       const response = await raw(JSON.stringify(validBody(harness)), {
         'content-type': 'application/json',
         authorization: `DPoP ${caller.token}`,
@@ -142,7 +183,11 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       await caller.sign(validBody(harness)); // learn a nonce
       const proof = await caller.proof('POST', SIGN_PATH);
       const send = () =>
-        raw(JSON.stringify(validBody(harness)), { 'content-type': 'application/json', authorization: `DPoP ${caller.token}`, dpop: proof });
+        raw(JSON.stringify(validBody(harness)), {
+          'content-type': 'application/json',
+          authorization: `DPoP ${caller.token}`,
+          dpop: proof,
+        });
       expect((await send()).statusCode).toBe(200);
       expectProblem(await send(), 401, 'invalid_dpop_proof');
     });
@@ -193,22 +238,42 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
       ['release version above max_version', { max_version: '1.4.1' }],
       ['unknown plan', { plan: 'platinum' }],
     ])('refuses a %s PoE with 403 entitlement_denied', async (_name, claims) => {
-      const poe = await harness.licensing.mintPoe({ tenant: harness.profile.tenant, installation: harness.profile.installation, ...claims });
+      const poe = await harness.licensing.mintPoe({
+        tenant: harness.profile.tenant,
+        installation: harness.profile.installation,
+        ...claims,
+      });
       secrets.push(poe);
-      expectProblem(await caller.sign(validBody(harness, { poe: { format: 'jwt', value: poe } })), 403, 'entitlement_denied');
+      expectProblem(
+        await caller.sign(validBody(harness, { poe: { format: 'jwt', value: poe } })),
+        403,
+        'entitlement_denied',
+      );
     });
     it('refuses a PoE not signed by Licensing', async () => {
       const forged = `${harness.poe.slice(0, -10)}AAAAAAAAAA`;
-      expectProblem(await caller.sign(validBody(harness, { poe: { format: 'jwt', value: forged } })), 403, 'entitlement_denied');
+      expectProblem(
+        await caller.sign(validBody(harness, { poe: { format: 'jwt', value: forged } })),
+        403,
+        'entitlement_denied',
+      );
     });
   });
 
   describe('when the request itself is not allowed', () => {
     it('refuses an unsigned scanner image with 403 release_untrusted', async () => {
-      expectProblem(await caller.sign(validBody(harness, { scannerImageDigest: `sha256:${'0'.repeat(64)}` })), 403, 'release_untrusted');
+      expectProblem(
+        await caller.sign(validBody(harness, { scannerImageDigest: `sha256:${'0'.repeat(64)}` })),
+        403,
+        'release_untrusted',
+      );
     });
     it('refuses a predicate type not allowed with 422 predicate_unsupported', async () => {
-      expectProblem(await caller.sign(validBody(harness, { predicateType: 'https://evil.example/p' })), 422, 'predicate_unsupported');
+      expectProblem(
+        await caller.sign(validBody(harness, { predicateType: 'https://evil.example/p' })),
+        422,
+        'predicate_unsupported',
+      );
     });
     it("refuses a statement over the plan's maxArtifactBytes with 413", async () => {
       const poe = await harness.licensing.mintPoe({
@@ -217,10 +282,18 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
         license_id: 'lic-small',
         limits: { maxArtifactBytes: 200 },
       });
-      expectProblem(await caller.sign(validBody(harness, { poe: { format: 'jwt', value: poe } })), 413, 'artifact_too_large');
+      expectProblem(
+        await caller.sign(validBody(harness, { poe: { format: 'jwt', value: poe } })),
+        413,
+        'artifact_too_large',
+      );
     });
     it('refuses an unknown keyId with 400', async () => {
-      expectProblem(await caller.sign(validBody(harness, { options: { keyId: 'nope' } })), 400, 'invalid_request');
+      expectProblem(
+        await caller.sign(validBody(harness, { options: { keyId: 'nope' } })),
+        400,
+        'invalid_request',
+      );
     });
   });
 

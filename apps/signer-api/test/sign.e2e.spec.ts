@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { verifyAuditChain, type ChainedAuditRecord } from '@signer/core';
+import { canonicalize, verifyAuditChain, type ChainedAuditRecord } from '@signer/core';
 import { verifySigstoreBundleWithKey } from '@signer/client';
 import { verifyDsseIndependently } from './independent-verify';
 import { Caller, startHarness, validBody, type Harness } from './harness';
@@ -23,7 +23,11 @@ describe('POST /api/v1/signer/sign/dsse', () => {
       expect(body.bundle.mode).toBe('kms');
       expect(body.bundle.dsse.payloadType).toBe('application/vnd.in-toto+json');
       expect(body.bundle.signingIdentity.keyId).toBe('default');
-      expect(body.policy).toEqual({ plan: 'pro', maxArtifactBytes: 10485760, qpsRemaining: expect.any(Number) });
+      expect(body.policy).toEqual({
+        plan: 'pro',
+        maxArtifactBytes: 10485760,
+        qpsRemaining: expect.any(Number),
+      });
 
       const keys = (await harness.app.inject({ method: 'GET', url: '/api/v1/signer/keys' })).json();
       const published = keys.keys.find((k: { keyId: string }) => k.keyId === 'default');
@@ -32,7 +36,10 @@ describe('POST /api/v1/signer/sign/dsse', () => {
 
       expect(body.sigstoreBundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
       await expect(
-        verifySigstoreBundleWithKey(body.sigstoreBundle, { keyHint: 'default', publicKeyPem: published.publicKeyPem }),
+        verifySigstoreBundleWithKey(body.sigstoreBundle, {
+          keyHint: 'default',
+          publicKeyPem: published.publicKeyPem,
+        }),
       ).resolves.toBeUndefined();
     });
 
@@ -44,7 +51,9 @@ describe('POST /api/v1/signer/sign/dsse', () => {
         ],
       });
       const response = await caller.sign(body);
-      const statement = JSON.parse(Buffer.from(response.json().bundle.dsse.payload, 'base64').toString('utf8'));
+      const statement = JSON.parse(
+        Buffer.from(response.json().bundle.dsse.payload, 'base64').toString('utf8'),
+      );
       expect(statement._type).toBe('https://in-toto.io/Statement/v1');
       expect(statement.subject.map((s: { name: string }) => s.name)).toEqual(['a', 'z']);
       expect(statement.predicate).toEqual(body.predicate);
@@ -60,7 +69,9 @@ describe('POST /api/v1/signer/sign/dsse', () => {
     it('writes a durable, chained audit record before answering', async () => {
       const response = await caller.sign(validBody(harness), { 'x-correlation-id': 'corr-audit-1' });
       const body = response.json();
-      const record = harness.auditLines().find((line) => line['auditId'] === body.auditId) as unknown as ChainedAuditRecord;
+      const record = harness
+        .auditLines()
+        .find((line) => line['auditId'] === body.auditId) as unknown as ChainedAuditRecord;
       expect(record).toMatchObject({
         outcome: 'signed',
         correlationId: 'corr-audit-1',
@@ -74,7 +85,7 @@ describe('POST /api/v1/signer/sign/dsse', () => {
         binding: { kind: 'dpop', thumbprint: caller.key.thumbprint },
       });
       expect(Object.values(record.gates).every((verdict) => verdict === 'pass')).toBe(true);
-      const canonicalBundle = (await import('@signer/core')).canonicalize(body.bundle);
+      const canonicalBundle = canonicalize(body.bundle);
       expect(record.bundleSha256).toBe(createHash('sha256').update(canonicalBundle).digest('hex'));
       expect(verifyAuditChain(harness.auditLines() as unknown as ChainedAuditRecord[]).ok).toBe(true);
     });
@@ -85,7 +96,11 @@ describe('POST /api/v1/signer/sign/dsse', () => {
       expect((await harness.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
       const ready = await harness.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(200);
-      expect(ready.json().dependencies).toEqual({ 'release-layout': 'ok', 'audit-file': 'ok', 'licensing-offline-keys': 'ok' });
+      expect(ready.json().dependencies).toEqual({
+        'release-layout': 'ok',
+        'audit-file': 'ok',
+        'licensing-offline-keys': 'ok',
+      });
       const metrics = (await harness.app.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toMatch(/signer_requests_total\{outcome="signed",mode="kms"\} [1-9]/);
       expect(metrics).toMatch(/signer_poe_decisions_total\{result="allow"\} [1-9]/);

@@ -3,3 +3,7 @@ export { pae, type DsseEnvelope } from './dsse';
 export * from './verify-dsse-envelope';
 export * from './verify-sigstore-bundle';
 export * from './dpop/dpop-key';
+export * from './client/wire-types';
+export * from './client/client-errors';
+export * from './client/signer-client';
+export * from './verify-bundle';

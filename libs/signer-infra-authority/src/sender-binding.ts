@@ -40,9 +40,12 @@ export class TokenBindingVerifier implements SenderBindingVerifier {
     if (token.confirmation.jkt) throw refuse('expected the DPoP scheme for a DPoP-bound token, got Bearer');
     const expected = token.confirmation.x5tS256;
     const certificate = credentials.clientCertificate;
-    if (!expected || !certificate) throw refuse('expected a client certificate matching cnf.x5t#S256, got none');
+    if (!expected || !certificate)
+      throw refuse('expected a client certificate matching cnf.x5t#S256, got none');
     if (!thumbprintMatches(certificate, expected)) {
-      throw refuse('expected the client certificate thumbprint to equal cnf.x5t#S256, got another certificate');
+      throw refuse(
+        'expected the client certificate thumbprint to equal cnf.x5t#S256, got another certificate',
+      );
     }
     return { kind: 'mtls', thumbprint: certificateThumbprint(certificate) };
   }

@@ -10,7 +10,13 @@ const Positive = Type.Integer({ minimum: 1 });
 const NonNegative = Type.Integer({ minimum: 0 });
 
 export const PlanLimitsSchema = Type.Object(
-  { qps: Type.Number({ exclusiveMinimum: 0 }), burst: Positive, concurrency: NonNegative, maxArtifactBytes: Positive, dailyCap: NonNegative },
+  {
+    qps: Type.Number({ exclusiveMinimum: 0 }),
+    burst: Positive,
+    concurrency: NonNegative,
+    maxArtifactBytes: Positive,
+    dailyCap: NonNegative,
+  },
   strict,
 );
 
@@ -22,7 +28,12 @@ export const SignerConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         publicBaseUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$' })),
         bodyLimitBytes: Type.Integer({ minimum: 1024, default: 1048576 }),
-        tls: Type.Optional(Type.Object({ certFile: NonEmpty, keyFile: NonEmpty, clientCaFile: Type.Optional(NonEmpty) }, strict)),
+        tls: Type.Optional(
+          Type.Object(
+            { certFile: NonEmpty, keyFile: NonEmpty, clientCaFile: Type.Optional(NonEmpty) },
+            strict,
+          ),
+        ),
       },
       { ...strict, default: {} },
     ),
@@ -33,11 +44,21 @@ export const SignerConfigSchema = Type.Object(
         jwksFile: Type.Optional(NonEmpty),
         audience: Type.String({ minLength: 1, default: 'signer' }),
         requiredScope: Type.String({ minLength: 1, default: 'signer.sign' }),
-        allowedAlgorithms: Type.Array(Type.Union([Type.Literal('ES256'), Type.Literal('ES384'), Type.Literal('EdDSA'), Type.Literal('PS256')]), {
-          minItems: 1,
-          default: ['ES256', 'ES384', 'EdDSA', 'PS256'],
+        allowedAlgorithms: Type.Array(
+          Type.Union([
+            Type.Literal('ES256'),
+            Type.Literal('ES384'),
+            Type.Literal('EdDSA'),
+            Type.Literal('PS256'),
+          ]),
+          {
+            minItems: 1,
+            default: ['ES256', 'ES384', 'EdDSA', 'PS256'],
+          },
+        ),
+        senderConstraint: Type.Union([Type.Literal('dpop'), Type.Literal('mtls'), Type.Literal('either')], {
+          default: 'either',
         }),
-        senderConstraint: Type.Union([Type.Literal('dpop'), Type.Literal('mtls'), Type.Literal('either')], { default: 'either' }),
         clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
         dpop: Type.Object(
           {
@@ -75,7 +96,9 @@ export const SignerConfigSchema = Type.Object(
       {
         store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
         redisUrl: Type.Optional(NonEmpty),
-        plans: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), PlanLimitsSchema, { minProperties: 1 }),
+        plans: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), PlanLimitsSchema, {
+          minProperties: 1,
+        }),
       },
       strict,
     ),
@@ -84,7 +107,10 @@ export const SignerConfigSchema = Type.Object(
         defaultMode: Type.Union([Type.Literal('kms'), Type.Literal('keyless')], { default: 'kms' }),
         keys: Type.Record(
           Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
-          Type.Object({ ref: NonEmpty, endpoint: Type.Optional(NonEmpty), region: Type.Optional(NonEmpty) }, strict),
+          Type.Object(
+            { ref: NonEmpty, endpoint: Type.Optional(NonEmpty), region: Type.Optional(NonEmpty) },
+            strict,
+          ),
           { default: {} },
         ),
         keyless: Type.Optional(Type.Object({ fulcioUrl: NonEmpty, identityTokenFile: NonEmpty }, strict)),

@@ -31,7 +31,9 @@ function describe(error: ErrorObject): string {
 
 /** Applies `SIGNER__SECTION__KEY=value` overrides; segments match existing keys case-insensitively. */
 export function applyEnvOverrides(config: Json, env: NodeJS.ProcessEnv): Json {
-  const names = Object.keys(env).filter((name) => name.startsWith(ENV_PREFIX)).sort();
+  const names = Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX))
+    .sort();
   for (const name of names) {
     const segments = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
     if (segments.length === 0) continue;
@@ -66,20 +68,25 @@ function schemaKey(path: string[]): string | undefined {
 
 /** Resolves file paths in the config relative to the config file's folder. */
 function resolvePaths(config: SignerConfig, baseDir: string): void {
-  const at = (path: string | undefined) => (path === undefined || isAbsolute(path) ? path : resolve(baseDir, path));
+  const at = (path: string | undefined) =>
+    path === undefined || isAbsolute(path) ? path : resolve(baseDir, path);
   config.authority.jwksFile = at(config.authority.jwksFile);
   config.licensing.offlineJwksFile = at(config.licensing.offlineJwksFile);
   config.releaseIntegrity.ociLayoutPath = at(config.releaseIntegrity.ociLayoutPath);
-  config.releaseIntegrity.trustedKeysFiles = config.releaseIntegrity.trustedKeysFiles.map((file) => at(file) as string);
+  config.releaseIntegrity.trustedKeysFiles = config.releaseIntegrity.trustedKeysFiles.map(
+    (file) => at(file) as string,
+  );
   config.audit.filePath = at(config.audit.filePath);
   if (config.server.tls) {
     config.server.tls.certFile = at(config.server.tls.certFile) as string;
     config.server.tls.keyFile = at(config.server.tls.keyFile) as string;
     config.server.tls.clientCaFile = at(config.server.tls.clientCaFile);
   }
-  if (config.signing.keyless) config.signing.keyless.identityTokenFile = at(config.signing.keyless.identityTokenFile) as string;
+  if (config.signing.keyless)
+    config.signing.keyless.identityTokenFile = at(config.signing.keyless.identityTokenFile) as string;
   for (const key of Object.values(config.signing.keys)) {
-    if (key.ref.startsWith('file://') && !isAbsolute(key.ref.slice(7))) key.ref = `file://${resolve(baseDir, key.ref.slice(7))}`;
+    if (key.ref.startsWith('file://') && !isAbsolute(key.ref.slice(7)))
+      key.ref = `file://${resolve(baseDir, key.ref.slice(7))}`;
   }
 }
 
@@ -106,6 +113,7 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError(`cannot read configuration ${path}: ${(error as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null) throw new ConfigError(`configuration ${path}: expected a YAML mapping`);
+  if (typeof raw !== 'object' || raw === null)
+    throw new ConfigError(`configuration ${path}: expected a YAML mapping`);
   return validateConfig(applyEnvOverrides(raw as Json, env), dirname(resolve(path)));
 }

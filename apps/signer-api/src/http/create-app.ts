@@ -39,7 +39,10 @@ export interface CreateAppOptions {
 }
 
 /** The Nest application on Fastify, initialised but not listening (tests use `inject()`). */
-export async function createApp(runtime: SignerRuntime, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  runtime: SignerRuntime,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,

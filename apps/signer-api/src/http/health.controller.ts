@@ -22,7 +22,9 @@ export class HealthController {
         try {
           await Promise.race([
             check(),
-            new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref()),
+            new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref(),
+            ),
           ]);
           return [name, 'ok'] as const;
         } catch {
@@ -31,7 +33,9 @@ export class HealthController {
       }),
     );
     const ready = results.every(([, state]) => state === 'ok');
-    await reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', dependencies: Object.fromEntries(results) });
+    await reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not_ready', dependencies: Object.fromEntries(results) });
   }
 
   @Get('metrics')

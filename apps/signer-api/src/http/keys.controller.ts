@@ -10,7 +10,12 @@ export class KeysController {
   /** `GET /keys` (contract §2.3): public verification material; no auth. */
   @Get('keys')
   async keys(): Promise<{ keys: PublicKeyInfo[]; fulcioChain: string[] }> {
-    const keys = await Promise.all(this.runtime.signers.all().filter((s) => s.mode === 'kms').map((s) => s.describe()));
+    const keys = await Promise.all(
+      this.runtime.signers
+        .all()
+        .filter((s) => s.mode === 'kms')
+        .map((s) => s.describe()),
+    );
     return { keys, fulcioChain: [] };
   }
 }

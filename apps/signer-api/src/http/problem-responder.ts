@@ -20,18 +20,25 @@ function fromTransport(error: unknown): SignerError {
   if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new SignerError('artifact_too_large', 'body: larger than server.bodyLimitBytes');
   }
-  if (fastifyCode?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError || (status === 400 && fastifyCode !== undefined)) {
+  if (
+    fastifyCode?.startsWith('FST_ERR_CTP_') ||
+    error instanceof SyntaxError ||
+    (status === 400 && fastifyCode !== undefined)
+  ) {
     return new SignerError('invalid_request', 'body: expected a JSON object');
   }
   if (error instanceof HttpException) {
     // Nest re-wraps Fastify's own errors (content type, body size, JSON syntax) by status.
     const httpStatus = error.getStatus();
-    if (httpStatus === 415) return new SignerError('invalid_request', 'content-type: expected application/json', { status: 415 });
-    if (httpStatus === 413) return new SignerError('artifact_too_large', 'body: larger than server.bodyLimitBytes');
+    if (httpStatus === 415)
+      return new SignerError('invalid_request', 'content-type: expected application/json', { status: 415 });
+    if (httpStatus === 413)
+      return new SignerError('artifact_too_large', 'body: larger than server.bodyLimitBytes');
     if (httpStatus === 400) return new SignerError('invalid_request', 'body: expected a JSON object');
     if (httpStatus === 404) return new SignerError('invalid_request', 'no such route', { status: 404 });
     if (httpStatus === 405) return new SignerError('invalid_request', 'method not allowed', { status: 405 });
-    if (httpStatus < 500) return new SignerError('invalid_request', 'request refused', { status: httpStatus });
+    if (httpStatus < 500)
+      return new SignerError('invalid_request', 'request refused', { status: httpStatus });
   }
   return toSignerError(error);
 }
@@ -81,7 +88,8 @@ export class ProblemResponder {
     setOutcome(request, { code: error.code, auditId: error.auditId });
 
     const detail = entry.showMessage ? `${entry.detail}: ${error.message}` : entry.detail;
-    if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+    if (error.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
     if (status === 401 || error.code === 'insufficient_scope') {
       const scheme = /^\s*bearer\s/i.test(String(request.headers.authorization ?? '')) ? 'Bearer' : 'DPoP';
       reply.header('www-authenticate', challenge(scheme, error.code, entry.detail, this.runtime));

@@ -9,6 +9,10 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): Promise<FastifyReply> {
     const http = host.switchToHttp();
-    return this.responder.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+    return this.responder.respond(
+      exception,
+      http.getRequest<FastifyRequest>(),
+      http.getResponse<FastifyReply>(),
+    );
   }
 }

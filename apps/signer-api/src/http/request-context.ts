@@ -27,7 +27,8 @@ function header(request: FastifyRequest, name: string): string | undefined {
 /** The verified client certificate of a TLS connection, if one was presented and authorised. */
 function clientCertificate(request: FastifyRequest): Buffer | undefined {
   const socket = request.raw.socket as Partial<TLSSocket>;
-  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function')
+    return undefined;
   const certificate = socket.getPeerCertificate(false);
   return certificate && certificate.raw ? certificate.raw : undefined;
 }

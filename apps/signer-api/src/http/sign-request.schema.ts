@@ -11,7 +11,10 @@ export const SignDsseBodySchema = Type.Object(
           name: Type.String({ minLength: 1, maxLength: 2048 }),
           digest: Type.Object(
             { sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) },
-            { additionalProperties: Type.String({ pattern: '^[0-9a-f]{1,256}$' }), propertyNames: { pattern: '^[a-z0-9]{1,32}$' } },
+            {
+              additionalProperties: Type.String({ pattern: '^[0-9a-f]{1,256}$' }),
+              propertyNames: { pattern: '^[a-z0-9]{1,32}$' },
+            },
           ),
         },
         { additionalProperties: false },
@@ -47,20 +50,24 @@ function describe(error: ErrorObject): string {
   if (error.keyword === 'additionalProperties') {
     return `${path}.${(error.params as { additionalProperty: string }).additionalProperty}: unknown field`;
   }
-  if (error.keyword === 'required') return `${path}.${(error.params as { missingProperty: string }).missingProperty}: required`;
+  if (error.keyword === 'required')
+    return `${path}.${(error.params as { missingProperty: string }).missingProperty}: required`;
   return `${path}: ${error.message ?? 'invalid'}`;
 }
 
 /** Ajv-backed {@link RequestSchema}: stops at the first error so hostile bodies cost little. */
 export class AjvSignRequestSchema implements RequestSchema {
-  private readonly validate = new Ajv({ allErrors: false, strict: false }).compile<SignDsseRequest>(SignDsseBodySchema);
+  private readonly validate = new Ajv({ allErrors: false, strict: false }).compile<SignDsseRequest>(
+    SignDsseBodySchema,
+  );
 
   parse(body: unknown): SignDsseRequest {
     if (!this.validate(body)) {
       const first = this.validate.errors?.[0];
       throw new SignerError('invalid_request', first ? describe(first) : 'body: invalid');
     }
-    if (body.poe.format === 'jwt' && !body.poe.value) throw new SignerError('invalid_request', 'poe.value: required for format jwt');
+    if (body.poe.format === 'jwt' && !body.poe.value)
+      throw new SignerError('invalid_request', 'poe.value: required for format jwt');
     if (body.poe.format === 'mtls' && body.poe.value !== undefined) {
       throw new SignerError('invalid_request', 'poe.value: must be omitted for format mtls');
     }

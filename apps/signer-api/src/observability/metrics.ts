@@ -65,7 +65,8 @@ export class SignerMetrics implements PipelineObserver {
   /** Counts what a refusal says about limits and upstreams. */
   refusal(error: SignerError): void {
     if (error.code === 'plan_throttled') this.throttled.inc({ limit: error.limit ?? 'unknown' });
-    if (error.code === 'upstream_unavailable') this.upstreamErrors.inc({ upstream: error.upstream ?? 'unknown' });
+    if (error.code === 'upstream_unavailable')
+      this.upstreamErrors.inc({ upstream: error.upstream ?? 'unknown' });
   }
 
   text(): Promise<string> {

@@ -11,7 +11,13 @@ import {
   type KeySignerRegistry,
   type ReleaseVerdict,
 } from '@signer/core';
-import { DpopProofVerifier, loadJwksFile, OfflinePoeVerifier, OpTokVerifier, TokenBindingVerifier } from '@signer/infra-authority';
+import {
+  DpopProofVerifier,
+  loadJwksFile,
+  OfflinePoeVerifier,
+  OpTokVerifier,
+  TokenBindingVerifier,
+} from '@signer/infra-authority';
 import { SigstoreDsseBundleEncoder } from '@signer/infra-kms';
 import { loadTrustedKeys, OciLayoutReleaseVerifier } from '@signer/infra-oci';
 import { MemoryNonceStore, MemoryQuotaGate, MemoryReplayCache, MemoryTtlCache } from '@signer/infra-store';
@@ -41,7 +47,10 @@ export interface RuntimeOverrides {
   audit?: AuditSink;
 }
 
-export async function createRuntime(config: SignerConfig, overrides: RuntimeOverrides = {}): Promise<SignerRuntime> {
+export async function createRuntime(
+  config: SignerConfig,
+  overrides: RuntimeOverrides = {},
+): Promise<SignerRuntime> {
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new SignerMetrics();
   const { authority, licensing, releaseIntegrity } = config;
@@ -56,7 +65,9 @@ export async function createRuntime(config: SignerConfig, overrides: RuntimeOver
     clock,
   });
   const dpop = new DpopProofVerifier({
-    algorithms: authority.allowedAlgorithms.flatMap((alg) => (alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg])),
+    algorithms: authority.allowedAlgorithms.flatMap((alg) =>
+      alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg],
+    ),
     clockSkewSeconds: authority.clockSkewSeconds,
     nonce: authority.dpop.nonce,
     nonces: new MemoryNonceStore({ ttlSeconds: authority.dpop.nonceTtlSeconds, clock }),
@@ -71,7 +82,11 @@ export async function createRuntime(config: SignerConfig, overrides: RuntimeOver
 
   const licensingKeys = await loadJwksFile(licensing.offlineJwksFile as string);
   const entitlements = new CachingEntitlementVerifier({
-    inner: new OfflinePoeVerifier({ getKey: licensingKeys.getKey, clock, clockSkewSeconds: authority.clockSkewSeconds }),
+    inner: new OfflinePoeVerifier({
+      getKey: licensingKeys.getKey,
+      clock,
+      clockSkewSeconds: authority.clockSkewSeconds,
+    }),
     cache: new MemoryTtlCache<CachedEntitlement>({ clock }),
     clock,
     cacheTtlSeconds: licensing.cacheTtlSeconds,
@@ -87,7 +102,10 @@ export async function createRuntime(config: SignerConfig, overrides: RuntimeOver
     inner: {
       verify: async (digest) => {
         const verdict = await layoutVerifier.verify(digest);
-        metrics.releaseVerdicts.inc({ result: verdict.trusted ? 'trusted' : (verdict.reason ?? 'untrusted'), source: verdict.source });
+        metrics.releaseVerdicts.inc({
+          result: verdict.trusted ? 'trusted' : (verdict.reason ?? 'untrusted'),
+          source: verdict.source,
+        });
         return verdict;
       },
     },

@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 
 export type DpopAlgorithm = 'ES256' | 'ES384' | 'EdDSA';
 
@@ -44,7 +52,11 @@ export class DpopKey {
     return DpopKey.fromKeys(algorithm, privateKey, publicJwk);
   }
 
-  private static async fromKeys(algorithm: DpopAlgorithm, privateKey: CryptoKey, publicJwk: JWK): Promise<DpopKey> {
+  private static async fromKeys(
+    algorithm: DpopAlgorithm,
+    privateKey: CryptoKey,
+    publicJwk: JWK,
+  ): Promise<DpopKey> {
     const { kty, crv, x, y } = publicJwk;
     const clean: JWK = y === undefined ? { kty, crv, x } : { kty, crv, x, y };
     return new DpopKey(algorithm, privateKey, clean, await calculateJwkThumbprint(clean, 'sha256'));

@@ -16,10 +16,14 @@ export function chainAuditRecord(record: AuditRecord, prevHash: string): Chained
   return { ...record, prevHash, hash: auditRecordHash(record, prevHash) };
 }
 
-export type ChainCheck = { ok: true; count: number; lastHash: string } | { ok: false; index: number; reason: string };
+export type ChainCheck =
+  { ok: true; count: number; lastHash: string } | { ok: false; index: number; reason: string };
 
 /** Walks a chain in order and reports the first broken link. */
-export function verifyAuditChain(records: Iterable<ChainedAuditRecord>, startHash = GENESIS_HASH): ChainCheck {
+export function verifyAuditChain(
+  records: Iterable<ChainedAuditRecord>,
+  startHash = GENESIS_HASH,
+): ChainCheck {
   let expectedPrev = startHash;
   let index = 0;
   for (const stored of records) {

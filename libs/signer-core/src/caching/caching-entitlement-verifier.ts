@@ -5,7 +5,8 @@ import type { Clock } from '../ports/clock';
 import type { EntitlementVerifier, PoePresentation } from '../ports/entitlement-verifier';
 import type { TtlCache } from '../ports/ttl-cache';
 
-export type CachedEntitlement = { kind: 'claims'; claims: EntitlementClaims } | { kind: 'denied'; message: string };
+export type CachedEntitlement =
+  { kind: 'claims'; claims: EntitlementClaims } | { kind: 'denied'; message: string };
 
 export interface CachingEntitlementVerifierOptions {
   inner: EntitlementVerifier;
@@ -48,7 +49,9 @@ export class CachingEntitlementVerifier implements EntitlementVerifier {
       const claims = await inner.verify(poe);
       const nowSeconds = Math.floor(clock.now().getTime() / 1000);
       const positive = claims.active && !claims.revoked;
-      const ttl = positive ? Math.min(cacheTtlSeconds, claims.expiresAt - nowSeconds) : negativeCacheTtlSeconds;
+      const ttl = positive
+        ? Math.min(cacheTtlSeconds, claims.expiresAt - nowSeconds)
+        : negativeCacheTtlSeconds;
       await cache.set(key, { kind: 'claims', claims }, ttl);
       return claims;
     } catch (error) {

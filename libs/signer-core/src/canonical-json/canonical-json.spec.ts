@@ -19,9 +19,12 @@ describe('canonicalize', () => {
   });
 
   describe('when given the RFC 8785 example documents', () => {
-    it.each(documents.vectors.map((v) => [v.name, v.input, v.expected]))('%s matches', (_name, input, expected) => {
-      expect(canonicalize(JSON.parse(input))).toBe(expected);
-    });
+    it.each(documents.vectors.map((v) => [v.name, v.input, v.expected]))(
+      '%s matches',
+      (_name, input, expected) => {
+        expect(canonicalize(JSON.parse(input))).toBe(expected);
+      },
+    );
   });
 
   describe('when given values JSON cannot carry', () => {

@@ -27,7 +27,9 @@ export class CallerAuthenticator {
   ) {}
 
   async authenticate(credentials: CallerCredentials, trail: DecisionTrail): Promise<AuthenticatedCaller> {
-    const { scheme, token: raw } = await trail.gate('optok', () => parseAuthorization(credentials.authorization));
+    const { scheme, token: raw } = await trail.gate('optok', () =>
+      parseAuthorization(credentials.authorization),
+    );
     const token = await trail.gate('optok', () => this.tokens.verify(raw));
     trail.record.tenant = token.tenant;
     trail.record.installation = token.installation;

@@ -127,7 +127,9 @@ export class SigningPipeline {
     await trail.gate('release', () => assertReleaseTrusted(verdict));
     await trail.gate('poe', () => assertReleaseWindow(entitlement, verdict.release));
 
-    await trail.gate('predicate', () => assertPredicateAllowed(request.predicateType, options.policy.allowedPredicates));
+    await trail.gate('predicate', () =>
+      assertPredicateAllowed(request.predicateType, options.policy.allowedPredicates),
+    );
     const payload = canonicalBytes(statement);
     const limits = await trail.gate('size', () => {
       const resolved = resolvePlanLimits(options.policy.plans, entitlement);
@@ -143,7 +145,9 @@ export class SigningPipeline {
     );
     onLease(lease);
 
-    const signature = await trail.gate('sign', () => signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload)));
+    const signature = await trail.gate('sign', () =>
+      signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload)),
+    );
     const dsse = dsseEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, signature.dsseKeyId, signature.signature);
     const withCert = (request.options?.returnBundle ?? 'dsse+cert') === 'dsse+cert';
     const bundle: SignedBundle = {
@@ -162,7 +166,11 @@ export class SigningPipeline {
     return {
       bundle,
       sigstoreBundle,
-      policy: { plan: entitlement.plan, maxArtifactBytes: limits.maxArtifactBytes, qpsRemaining: lease.qpsRemaining },
+      policy: {
+        plan: entitlement.plan,
+        maxArtifactBytes: limits.maxArtifactBytes,
+        qpsRemaining: lease.qpsRemaining,
+      },
       auditId: trail.auditId,
     };
   }

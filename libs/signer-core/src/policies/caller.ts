@@ -4,7 +4,10 @@ import type { EntitlementClaims, VerifiedOpTok } from '../model';
 /** The token must carry the required scope (space-separated `scope` claim). */
 export function assertScope(token: VerifiedOpTok, requiredScope: string): void {
   if (!token.scopes.includes(requiredScope)) {
-    throw new SignerError('insufficient_scope', `expected scope ${requiredScope}, got [${token.scopes.join(' ')}]`);
+    throw new SignerError(
+      'insufficient_scope',
+      `expected scope ${requiredScope}, got [${token.scopes.join(' ')}]`,
+    );
   }
 }
 
@@ -14,7 +17,10 @@ export function assertScope(token: VerifiedOpTok, requiredScope: string): void {
  */
 export function assertTenantBinding(token: VerifiedOpTok, entitlement: EntitlementClaims): void {
   if (token.tenant !== entitlement.tenant) {
-    throw new SignerError('tenant_mismatch', 'expected the PoE tenant to equal the token tenant, got another tenant');
+    throw new SignerError(
+      'tenant_mismatch',
+      'expected the PoE tenant to equal the token tenant, got another tenant',
+    );
   }
   if (entitlement.installation !== undefined && token.installation !== entitlement.installation) {
     throw new SignerError(

@@ -5,7 +5,8 @@ import { compareSemVer, parseSemVer } from './semver';
 /** Licence must be active, not revoked, and not expired at `nowSeconds`. */
 export function assertEntitlementActive(claims: EntitlementClaims, nowSeconds: number): void {
   if (!claims.active) throw new SignerError('entitlement_denied', 'expected an active licence, got inactive');
-  if (claims.revoked) throw new SignerError('entitlement_denied', 'expected a licence not revoked, got revoked');
+  if (claims.revoked)
+    throw new SignerError('entitlement_denied', 'expected a licence not revoked, got revoked');
   if (!(claims.expiresAt > nowSeconds)) {
     throw new SignerError('entitlement_denied', `expected exp after ${nowSeconds}, got ${claims.expiresAt}`);
   }
@@ -20,7 +21,10 @@ export function assertReleaseWindow(claims: EntitlementClaims, release: ReleaseM
   if (claims.validReleaseYear !== undefined) {
     const created = release?.created ? Date.parse(release.created) : Number.NaN;
     if (Number.isNaN(created)) {
-      throw new SignerError('entitlement_denied', 'expected release creation time for the licence window, got none');
+      throw new SignerError(
+        'entitlement_denied',
+        'expected release creation time for the licence window, got none',
+      );
     }
     const year = new Date(created).getUTCFullYear();
     if (year > claims.validReleaseYear) {
@@ -34,7 +38,10 @@ export function assertReleaseWindow(claims: EntitlementClaims, release: ReleaseM
     const max = parseSemVer(claims.maxVersion);
     const actual = release?.version ? parseSemVer(release.version) : null;
     if (!max || !actual) {
-      throw new SignerError('entitlement_denied', 'expected comparable release and licence versions, got none');
+      throw new SignerError(
+        'entitlement_denied',
+        'expected comparable release and licence versions, got none',
+      );
     }
     if (compareSemVer(actual, max) > 0) {
       throw new SignerError(

@@ -9,8 +9,14 @@ function sameMetadata(a: ReleaseMetadata | undefined, b: ReleaseMetadata | undef
  * trusted iff at least one signature verified with a trusted key over this digest and no two
  * verified signatures disagree on the metadata. Otherwise the most specific reason is reported.
  */
-export function decideRelease(digest: string, source: ReleaseSource, evidence: SignatureEvidence[]): ReleaseVerdict {
-  const signatures = [...evidence].sort((a, b) => (a.manifestDigest < b.manifestDigest ? -1 : a.manifestDigest > b.manifestDigest ? 1 : 0));
+export function decideRelease(
+  digest: string,
+  source: ReleaseSource,
+  evidence: SignatureEvidence[],
+): ReleaseVerdict {
+  const signatures = [...evidence].sort((a, b) =>
+    a.manifestDigest < b.manifestDigest ? -1 : a.manifestDigest > b.manifestDigest ? 1 : 0,
+  );
   const verified = signatures.filter((s) => s.verified);
   const untrusted = (reason: ReleaseVerdict['reason']): ReleaseVerdict => ({
     digest,

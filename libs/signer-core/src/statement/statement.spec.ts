@@ -28,11 +28,18 @@ describe('buildStatement', () => {
   });
 
   describe('when a digest is not lowercase hex', () => {
-    it.each([['A'.repeat(64)], ['0'.repeat(63)], ['g'.repeat(64)]])('refuses %s with invalid_request', (digest) => {
-      expect(() =>
-        buildStatement({ subject: [{ name: 'x', digest: { sha256: digest } }], predicateType: 'p', predicate: {} }),
-      ).toThrow(expect.objectContaining({ code: 'invalid_request' }));
-    });
+    it.each([['A'.repeat(64)], ['0'.repeat(63)], ['g'.repeat(64)]])(
+      'refuses %s with invalid_request',
+      (digest) => {
+        expect(() =>
+          buildStatement({
+            subject: [{ name: 'x', digest: { sha256: digest } }],
+            predicateType: 'p',
+            predicate: {},
+          }),
+        ).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+      },
+    );
   });
 
   describe('when the subject count is out of range', () => {
@@ -40,7 +47,10 @@ describe('buildStatement', () => {
       expect(() => buildStatement({ subject: [], predicateType: 'p', predicate: {} })).toThrow(SignerError);
     });
     it('refuses 1,025 subjects', () => {
-      const subject = Array.from({ length: 1025 }, (_, i) => ({ name: `s${i}`, digest: { sha256: hex('a') } }));
+      const subject = Array.from({ length: 1025 }, (_, i) => ({
+        name: `s${i}`,
+        digest: { sha256: hex('a') },
+      }));
       expect(() => buildStatement({ subject, predicateType: 'p', predicate: {} })).toThrow(
         expect.objectContaining({ code: 'invalid_request' }),
       );
@@ -50,12 +60,20 @@ describe('buildStatement', () => {
   describe('when a digest uses an unknown algorithm or lacks sha256', () => {
     it('refuses md5', () => {
       expect(() =>
-        buildStatement({ subject: [{ name: 'x', digest: { sha256: hex('a'), md5: 'ab' } }], predicateType: 'p', predicate: {} }),
+        buildStatement({
+          subject: [{ name: 'x', digest: { sha256: hex('a'), md5: 'ab' } }],
+          predicateType: 'p',
+          predicate: {},
+        }),
       ).toThrow(expect.objectContaining({ code: 'invalid_request' }));
     });
     it('refuses a digest without sha256', () => {
       expect(() =>
-        buildStatement({ subject: [{ name: 'x', digest: { sha512: 'a'.repeat(128) } }], predicateType: 'p', predicate: {} }),
+        buildStatement({
+          subject: [{ name: 'x', digest: { sha512: 'a'.repeat(128) } }],
+          predicateType: 'p',
+          predicate: {},
+        }),
       ).toThrow(expect.objectContaining({ code: 'invalid_request' }));
     });
   });

@@ -31,10 +31,16 @@ function validateSubject(subject: SubjectInput, index: number): SubjectInput {
   for (const algorithm of algorithms) {
     const pattern = DIGEST_PATTERNS[algorithm];
     if (!pattern) {
-      throw new SignerError('invalid_request', `subject[${index}].digest: unsupported algorithm ${algorithm}`);
+      throw new SignerError(
+        'invalid_request',
+        `subject[${index}].digest: unsupported algorithm ${algorithm}`,
+      );
     }
     if (!pattern.test(subject.digest[algorithm])) {
-      throw new SignerError('invalid_request', `subject[${index}].digest.${algorithm}: expected lowercase hex`);
+      throw new SignerError(
+        'invalid_request',
+        `subject[${index}].digest.${algorithm}: expected lowercase hex`,
+      );
     }
   }
   return { name: subject.name, digest: { ...subject.digest } };
@@ -70,5 +76,10 @@ export function buildStatement(input: {
     );
   }
   const subject = input.subject.map(validateSubject).sort(compareSubjects);
-  return { _type: IN_TOTO_STATEMENT_TYPE, subject, predicateType: input.predicateType, predicate: input.predicate };
+  return {
+    _type: IN_TOTO_STATEMENT_TYPE,
+    subject,
+    predicateType: input.predicateType,
+    predicate: input.predicate,
+  };
 }

@@ -7,7 +7,14 @@ import {
   type ReplayCache,
   type VerifiedOpTok,
 } from '@signer/core';
-import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  importJWK,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { describeJoseError } from '../optok/jose-errors';
 import { normalizeHtu } from './htu';
 import { PublicKeyCache } from './public-key-cache';
@@ -27,7 +34,8 @@ export interface DpopProofVerifierOptions {
   clock: Clock;
 }
 
-const refuse = (message: string, cause?: unknown) => new SignerError('invalid_dpop_proof', message, { cause });
+const refuse = (message: string, cause?: unknown) =>
+  new SignerError('invalid_dpop_proof', message, { cause });
 
 function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -48,7 +56,8 @@ export class DpopProofVerifier {
   async verify(token: VerifiedOpTok, credentials: PresentedCredentials): Promise<string> {
     const proof = credentials.dpopProof;
     if (!proof) throw refuse('expected a DPoP header, got none');
-    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(proof)) throw refuse('expected one compact JWS');
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(proof))
+      throw refuse('expected one compact JWS');
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(proof);
@@ -61,7 +70,8 @@ export class DpopProofVerifier {
     }
     const jwk = header.jwk as JWK | undefined;
     if (!jwk || typeof jwk !== 'object') throw refuse('expected a public jwk in the header, got none');
-    if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) throw refuse('expected a public jwk, got private key material');
+    if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
+      throw refuse('expected a public jwk, got private key material');
 
     let thumbprint: string;
     let payload: JWTPayload;
@@ -92,7 +102,8 @@ export class DpopProofVerifier {
 
   private checkClaims(payload: JWTPayload, credentials: PresentedCredentials): void {
     const { jti, htm, htu, iat, ath } = payload as Record<string, unknown>;
-    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256) throw refuse('expected a jti of 8..256 chars');
+    if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
+      throw refuse('expected a jti of 8..256 chars');
     if (htm !== credentials.method) throw refuse(`expected htm ${credentials.method}, got ${String(htm)}`);
     const expected = normalizeHtu(credentials.htu);
     if (typeof htu !== 'string' || expected === null || normalizeHtu(htu) !== expected) {
@@ -104,14 +115,21 @@ export class DpopProofVerifier {
       throw refuse(`expected iat within ${this.options.clockSkewSeconds}s of ${now}, got ${iat}`);
     }
     const expectedAth = createHash('sha256').update(credentials.token).digest('base64url');
-    if (typeof ath !== 'string' || !safeEqual(ath, expectedAth)) throw refuse('expected ath to hash the presented OpTok');
+    if (typeof ath !== 'string' || !safeEqual(ath, expectedAth))
+      throw refuse('expected ath to hash the presented OpTok');
   }
 
   private async checkNonce(nonce: unknown): Promise<void> {
     if (nonce === undefined && this.options.nonce === 'optional') return;
     if (typeof nonce === 'string' && (await this.options.nonces.isValid(nonce))) return;
-    throw new SignerError('use_dpop_nonce', nonce === undefined ? 'expected a server nonce, got none' : 'expected a current server nonce, got a stale or unknown one', {
-      dpopNonce: await this.options.nonces.issue(),
-    });
+    throw new SignerError(
+      'use_dpop_nonce',
+      nonce === undefined
+        ? 'expected a server nonce, got none'
+        : 'expected a current server nonce, got a stale or unknown one',
+      {
+        dpopNonce: await this.options.nonces.issue(),
+      },
+    );
   }
 }

@@ -4,7 +4,17 @@ import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { describeJoseError } from './jose-errors';
 
 /** Asymmetric JWS algorithms the Signer can ever accept; `none` and HMAC are never in this list. */
-export const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256'] as const;
+export const ASYMMETRIC_ALGORITHMS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+] as const;
 export const DEFAULT_AUDIENCE = 'signer';
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 
@@ -26,8 +36,11 @@ export class OpTokVerifier implements TokenVerifier {
   private readonly algorithms: string[];
 
   constructor(private readonly options: OpTokVerifierOptions) {
-    this.algorithms = options.algorithms.filter((alg) => (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg));
-    if (this.algorithms.length === 0) throw new Error('authority.allowedAlgorithms: expected at least one asymmetric algorithm');
+    this.algorithms = options.algorithms.filter((alg) =>
+      (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg),
+    );
+    if (this.algorithms.length === 0)
+      throw new Error('authority.allowedAlgorithms: expected at least one asymmetric algorithm');
   }
 
   async verify(token: string): Promise<VerifiedOpTok> {

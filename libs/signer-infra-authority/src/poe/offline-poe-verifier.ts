@@ -50,13 +50,15 @@ export function claimsFromPayload(payload: Record<string, unknown>): Entitlement
   const text = (name: string, required: boolean): string | undefined => {
     const value = payload[name];
     if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || value.length === 0) throw deny(`PoE refused: expected claim ${name} to be a string`);
+    if (typeof value !== 'string' || value.length === 0)
+      throw deny(`PoE refused: expected claim ${name} to be a string`);
     return value;
   };
   const exp = payload['exp'];
   if (typeof exp !== 'number') throw deny('PoE refused: expected a numeric exp');
   const year = payload['valid_release_year'];
-  if (year !== undefined && !Number.isInteger(year)) throw deny('PoE refused: expected valid_release_year to be an integer');
+  if (year !== undefined && !Number.isInteger(year))
+    throw deny('PoE refused: expected valid_release_year to be an integer');
   const limits = payload['limits'];
   if (limits !== undefined && (typeof limits !== 'object' || limits === null || Array.isArray(limits))) {
     throw deny('PoE refused: expected limits to be an object');

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 
 export const DEV_ISSUER = 'https://authority.stella-ops.local';
 export const DEV_AUDIENCE = 'signer';
@@ -38,7 +46,11 @@ export class DevAuthority {
 
   static async create(kid = 'dev-authority-1'): Promise<DevAuthority> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    return new DevAuthority(privateKey, { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }, kid);
+    return new DevAuthority(
+      privateKey,
+      { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' },
+      kid,
+    );
   }
 
   static async fromPrivateJwk(jwk: JWK): Promise<DevAuthority> {

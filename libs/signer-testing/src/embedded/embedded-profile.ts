@@ -44,10 +44,14 @@ function writeSecret(path: string, content: string): void {
  * release and signing keys, a signed dev scanner image in an OCI layout, a PoE and a config — with
  * paths relative to `dir` so the folder can move. Real keys, real signatures; nothing is a stub.
  */
-export async function generateEmbeddedProfile(dir: string, options: EmbeddedProfileOptions = {}): Promise<EmbeddedProfile> {
+export async function generateEmbeddedProfile(
+  dir: string,
+  options: EmbeddedProfileOptions = {},
+): Promise<EmbeddedProfile> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
-  for (const sub of ['authority', 'licensing', 'release', 'signing', 'audit']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+  for (const sub of ['authority', 'licensing', 'release', 'signing', 'audit'])
+    mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
 
   const authority = await DevAuthority.create();
   writeSecret(join(dir, 'authority/private.jwk.json'), JSON.stringify(await authority.privateJwk(), null, 2));
@@ -68,10 +72,16 @@ export async function generateEmbeddedProfile(dir: string, options: EmbeddedProf
 
   const releaseKey = generateReleaseKey('ecdsa-p256');
   writePublicKeysFile(join(dir, 'release/trusted-keys.pem'), [releaseKey]);
-  const release = buildScannerRelease({ dir: join(dir, 'release/layout'), signatures: [{ key: releaseKey }] });
+  const release = buildScannerRelease({
+    dir: join(dir, 'release/layout'),
+    signatures: [{ key: releaseKey }],
+  });
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeSecret(join(dir, 'signing/default.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  writeSecret(
+    join(dir, 'signing/default.pem'),
+    privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
 
   const config = {
     server: { host, port, publicBaseUrl: `http://${host}:${port}`, bodyLimitBytes: 1048576 },
@@ -85,7 +95,12 @@ export async function generateEmbeddedProfile(dir: string, options: EmbeddedProf
       clockSkewSeconds: 30,
       dpop: { nonce: options.nonce ?? 'required', nonceTtlSeconds: 300 },
     },
-    licensing: { offlineJwksFile: 'licensing/jwks.json', cacheTtlSeconds: 120, negativeCacheTtlSeconds: 30, timeoutMs: 2000 },
+    licensing: {
+      offlineJwksFile: 'licensing/jwks.json',
+      cacheTtlSeconds: 120,
+      negativeCacheTtlSeconds: 30,
+      timeoutMs: 2000,
+    },
     releaseIntegrity: {
       scannerRepository: DEFAULT_SCANNER_REPOSITORY,
       ociLayoutPath: 'release/layout',
@@ -106,7 +121,10 @@ export async function generateEmbeddedProfile(dir: string, options: EmbeddedProf
     audit: { sink: 'file', filePath: 'audit/audit.jsonl' },
   };
   const configPath = join(dir, 'signer.yaml');
-  writeFileSync(configPath, `# Embedded (dev) profile, generated once; every gate is active on local material.\n${stringify(config)}`);
+  writeFileSync(
+    configPath,
+    `# Embedded (dev) profile, generated once; every gate is active on local material.\n${stringify(config)}`,
+  );
 
   const profile: EmbeddedProfile = {
     dir,
@@ -119,8 +137,16 @@ export async function generateEmbeddedProfile(dir: string, options: EmbeddedProf
     poeFile: join(dir, 'licensing/poe.jwt'),
     licensingPrivateJwkFile: join(dir, 'licensing/private.jwk.json'),
   };
-  const relative = { ...profile, dir: '.', configPath: 'signer.yaml', authorityPrivateJwkFile: 'authority/private.jwk.json' };
-  Object.assign(relative, { poeFile: 'licensing/poe.jwt', licensingPrivateJwkFile: 'licensing/private.jwk.json' });
+  const relative = {
+    ...profile,
+    dir: '.',
+    configPath: 'signer.yaml',
+    authorityPrivateJwkFile: 'authority/private.jwk.json',
+  };
+  Object.assign(relative, {
+    poeFile: 'licensing/poe.jwt',
+    licensingPrivateJwkFile: 'licensing/private.jwk.json',
+  });
   writeFileSync(join(dir, 'profile.json'), JSON.stringify(relative, null, 2));
   return profile;
 }

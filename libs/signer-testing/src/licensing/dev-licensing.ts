@@ -1,4 +1,12 @@
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 
 export interface PoeClaims {
   license_id?: string;
@@ -41,7 +49,10 @@ export class DevLicensing {
   }
 
   /** A PoE valid for `lifetimeSeconds` (default one year) with the given claims over sane defaults. */
-  async mintPoe(claims: PoeClaims = {}, options: { now?: number; lifetimeSeconds?: number } = {}): Promise<string> {
+  async mintPoe(
+    claims: PoeClaims = {},
+    options: { now?: number; lifetimeSeconds?: number } = {},
+  ): Promise<string> {
     const now = options.now ?? Math.floor(Date.now() / 1000);
     return new SignJWT({
       active: true,

@@ -1,0 +1,44 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DpopKey } from '@signer/client';
+import { DevAuthority, readEmbeddedProfile, type EmbeddedProfile } from '@signer/testing';
+import { CliError, type CliIo } from './cli-io';
+
+export const DEFAULT_PROFILE_DIR = '.signer-dev';
+/** Overrides the default profile folder (`npm run cli` sets it to the workspace's `.signer-dev`). */
+export const PROFILE_ENV = 'SIGNER_PROFILE';
+export const CALLER_KEY_FILE = 'caller/dpop.jwk.json';
+
+export function profileDir(io: CliIo, option: string | undefined): string {
+  return resolve(io.cwd, option ?? io.env[PROFILE_ENV] ?? DEFAULT_PROFILE_DIR);
+}
+
+/** The embedded profile in `dir`, or a CliError that says how to get one. */
+export function loadProfile(dir: string): EmbeddedProfile {
+  if (!existsSync(join(dir, 'profile.json'))) {
+    throw new CliError(`no embedded profile at ${dir}: run \`npm start\` once to generate it, or pass --profile DIR`);
+  }
+  return readEmbeddedProfile(dir);
+}
+
+/** The caller's DPoP key, created on first use and kept owner-only next to the profile. */
+export async function callerKey(profile: EmbeddedProfile): Promise<DpopKey> {
+  const file = join(profile.dir, CALLER_KEY_FILE);
+  if (existsSync(file)) return DpopKey.fromPrivateJwk(JSON.parse(readFileSync(file, 'utf8')));
+  const key = await DpopKey.generate();
+  mkdirSync(join(profile.dir, 'caller'), { recursive: true, mode: 0o700 });
+  try {
+    // `wx`: never overwrite a key another run created meanwhile (its tokens would stop matching).
+    writeFileSync(file, `${JSON.stringify(await key.toPrivateJwk(), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return DpopKey.fromPrivateJwk(JSON.parse(readFileSync(file, 'utf8')));
+  }
+  return key;
+}
+
+/** An OpTok from the profile's dev Authority for its tenant/installation, bound to `key` (`cnf.jkt`). */
+export async function mintDevToken(profile: EmbeddedProfile, key: DpopKey): Promise<string> {
+  const authority = await DevAuthority.fromPrivateJwk(JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')));
+  return authority.mint({ tenant: profile.tenant, installation: profile.installation, jkt: key.thumbprint });
+}

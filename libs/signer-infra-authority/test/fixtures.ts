@@ -1,0 +1,34 @@
+import type { Clock, NonceStore, ReplayCache } from '@signer/core';
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(private epochMs: number) {}
+  now(): Date {
+    return new Date(this.epochMs);
+  }
+  advance(seconds: number): void {
+    this.epochMs += seconds * 1000;
+  }
+}
+
+/** Minimal in-memory ports with the real contract (single use, issued-only), for unit tests. */
+export class SetReplayCache implements ReplayCache {
+  readonly seen = new Set<string>();
+  async firstSeen(key: string): Promise<boolean> {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
+}
+
+export class ListNonceStore implements NonceStore {
+  readonly issued: string[] = [];
+  async issue(): Promise<string> {
+    const nonce = `nonce-${this.issued.length + 1}-abcdefghijkl`;
+    this.issued.push(nonce);
+    return nonce;
+  }
+  async isValid(nonce: string): Promise<boolean> {
+    return this.issued.includes(nonce);
+  }
+}

@@ -1,0 +1,89 @@
+// Child-process plumbing for the bench: optional CPU pinning, bounded waits, IPC jobs, CPU time
+// read from /proc. Every wait has a deadline; every child started here is stopped by its pid.
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Pinning needs taskset and two cores: the service side gets CPU 0, the load generator CPU 1. */
+export function pinningAvailable() {
+  return availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+}
+
+function command(cpu, args) {
+  return cpu === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]];
+}
+
+/** Starts a long-running node process; its output goes to `logFile`. */
+export function startNode({ args, env, cpu, logFile }) {
+  const out = openSync(logFile, 'a');
+  const [file, argv] = command(cpu, args);
+  return spawn(file, argv, { env, stdio: ['ignore', out, out] });
+}
+
+/** Runs a node script that takes one job over IPC and answers `{type:'result'|'error'}`. */
+export function runJob({ script, job, cpu, timeoutMs, onStarted }) {
+  const [file, argv] = command(cpu, [script]);
+  const child = spawn(file, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('message', (message) => {
+      if (message.type === 'started') onStarted?.();
+      if (message.type === 'result') resolve(message.result);
+      if (message.type === 'error') reject(new Error(`${script} failed: ${message.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code ?? signal}) without a result`));
+    });
+    child.send(job);
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+export function stopProcess(child, graceMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A port the kernel just handed out on 127.0.0.1 (closed again before use). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true, the child dies, or the deadline passes. */
+export async function waitUntil(what, check, { timeoutMs, child }) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with ${child.exitCode}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what}: not ready within ${timeoutMs} ms`);
+}
+
+/** User + system CPU seconds a process (all its threads) has used so far. */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}

@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createProjectGraphAsync } from '@nx/devkit';
+
+const root = join(__dirname, '..', '..', '..');
+const eslintBin = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+
+/**
+ * Lints `source` with the workspace's real ESLint CLI as if it were a file at `path`, returning
+ * the rule ids that fired (the CLI, because ESLint loads its flat config with a dynamic import).
+ */
+async function ruleIdsFor(path: string, source: string): Promise<string[]> {
+  const run = spawnSync(
+    process.execPath,
+    [eslintBin, '--stdin', '--stdin-filename', path, '--format', 'json'],
+    {
+      cwd: root,
+      input: source,
+      encoding: 'utf8',
+      env: { ...process.env, NX_DAEMON: 'false' },
+    },
+  );
+  if (!run.stdout) throw new Error(`eslint produced no report: ${run.stderr}`);
+  const [result] = JSON.parse(run.stdout) as Array<{ messages: Array<{ ruleId: string | null }> }>;
+  return result.messages.map((message) => message.ruleId ?? 'parse-error');
+}
+
+describe('module boundaries', () => {
+  beforeAll(async () => {
+    // The Nx rule reads the project graph; make sure it exists so the rule cannot be silently skipped.
+    await createProjectGraphAsync({ exitOnError: false });
+  });
+
+  describe('when a signer-core file imports an infra lib', () => {
+    it('fails lint with @nx/enforce-module-boundaries', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-core/src/boundary-fixture.ts',
+        "import { OpTokVerifier } from '@signer/infra-authority';\nexport const leak = OpTokVerifier;\n",
+      );
+      expect(ids).toContain('@nx/enforce-module-boundaries');
+    });
+  });
+
+  describe('when a signer-core file imports @nestjs/*', () => {
+    it('fails lint', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-core/src/boundary-fixture.ts',
+        "import { Injectable } from '@nestjs/common';\nexport const leak = Injectable;\n",
+      );
+      expect(ids).toEqual(expect.arrayContaining(['@nx/enforce-module-boundaries', 'no-restricted-imports']));
+    });
+  });
+
+  describe('when a signer-core file does network I/O', () => {
+    it('fails lint', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-core/src/boundary-fixture.ts',
+        "import { request } from 'node:https';\nexport const leak = request;\n",
+      );
+      expect(ids).toContain('no-restricted-imports');
+    });
+  });
+
+  describe('when an infra lib imports another infra lib', () => {
+    it('fails lint', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-infra-kms/src/boundary-fixture.ts',
+        "import { OpTokVerifier } from '@signer/infra-authority';\nexport const leak = OpTokVerifier;\n",
+      );
+      expect(ids).toContain('@nx/enforce-module-boundaries');
+    });
+  });
+
+  describe('when production app code imports the testing lib', () => {
+    it('fails lint', async () => {
+      const ids = await ruleIdsFor(
+        'apps/signer-api/src/boundary-fixture.ts',
+        "import { DevAuthority } from '@signer/testing';\nexport const leak = DevAuthority;\n",
+      );
+      expect(ids).toContain('no-restricted-imports');
+    });
+  });
+
+  describe('when a test is focused', () => {
+    it('fails lint with jest/no-focused-tests', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-core/src/focus-fixture.spec.ts',
+        "it.only('x', () => { expect(1).toBe(1); });\n",
+      );
+      expect(ids).toContain('jest/no-focused-tests');
+    });
+  });
+
+  describe('when a signer-core file imports only core', () => {
+    it('passes lint (the rules are not simply failing everything)', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-core/src/boundary-fixture.ts',
+        "import { canonicalize } from './canonical-json/canonical-json';\nexport const fine = canonicalize;\n",
+      );
+      expect(ids).toEqual([]);
+    });
+  });
+});
