@@ -30,7 +30,13 @@ async function measure({ lanes, seconds, pool, verifyKey, signingKey, pae, skew 
   await Promise.all(Array.from({ length: lanes }, lane));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  return { lanes, ops, seconds: elapsed, opsPerSecond: ops / elapsed, cpuUsPerOp: (cpu.user + cpu.system) / ops };
+  return {
+    lanes,
+    ops,
+    seconds: elapsed,
+    opsPerSecond: ops / elapsed,
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
+  };
 }
 
 async function run(job) {

@@ -26,7 +26,12 @@ export function dpopProofFactory({ privateJwk, accessToken, method, url, nonce }
   const header = b64url(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }));
   const ath = createHash('sha256').update(accessToken).digest('base64url');
   const htu = new URL(url);
-  const base = { htm: method, htu: `${htu.protocol}//${htu.host}${htu.pathname}`, ath, ...(nonce ? { nonce } : {}) };
+  const base = {
+    htm: method,
+    htu: `${htu.protocol}//${htu.host}${htu.pathname}`,
+    ath,
+    ...(nonce ? { nonce } : {}),
+  };
   return {
     thumbprint: jwkThumbprint(privateJwk),
     proof(iat = Math.floor(Date.now() / 1000)) {

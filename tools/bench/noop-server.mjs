@@ -19,7 +19,12 @@ const proto = NoopController.prototype;
 Object.defineProperty(
   proto,
   'sign',
-  Reflect.decorate([Post('sign/dsse'), HttpCode(200)], proto, 'sign', Object.getOwnPropertyDescriptor(proto, 'sign')),
+  Reflect.decorate(
+    [Post('sign/dsse'), HttpCode(200)],
+    proto,
+    'sign',
+    Object.getOwnPropertyDescriptor(proto, 'sign'),
+  ),
 );
 
 class NoopModule {}

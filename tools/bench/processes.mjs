@@ -13,7 +13,9 @@ export function pinningAvailable() {
 }
 
 function command(cpu, args) {
-  return cpu === undefined ? [process.execPath, args] : ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]];
+  return cpu === undefined
+    ? [process.execPath, args]
+    : ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]];
 }
 
 /** Starts a long-running node process; its output goes to `logFile`. */

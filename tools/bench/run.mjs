@@ -6,8 +6,24 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
-import { cpuSeconds, freePort, pinningAvailable, runJob, startNode, stopProcess, waitUntil } from './processes.mjs';
-import { buildAll, checkAuditTrail, filesystemOf, generateProfile, preAuthEncoding, root, signRequestBody } from './workspace.mjs';
+import {
+  cpuSeconds,
+  freePort,
+  pinningAvailable,
+  runJob,
+  startNode,
+  stopProcess,
+  waitUntil,
+} from './processes.mjs';
+import {
+  buildAll,
+  checkAuditTrail,
+  filesystemOf,
+  generateProfile,
+  preAuthEncoding,
+  root,
+  signRequestBody,
+} from './workspace.mjs';
 import { printReport } from './report.mjs';
 
 const SIGN_PATH = '/api/v1/signer/sign/dsse';
@@ -21,7 +37,8 @@ const LOAD_CPU = 1;
 function setting(name, fallback, max = Infinity) {
   const raw = process.env[name];
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max) throw new Error(`${name}: expected a number in (0, ${max}], got ${raw}`);
+  if (!Number.isFinite(value) || value <= 0 || value > max)
+    throw new Error(`${name}: expected a number in (0, ${max}], got ${raw}`);
   return value;
 }
 
@@ -68,7 +85,9 @@ async function drive(job, serverPid) {
 function requireClean(label, run) {
   const bad = run.non2xx + run.errors + run.timeouts;
   if (bad > 0) {
-    failures.push(`${label}: ${run.non2xx} non-2xx, ${run.errors} errors, ${run.timeouts} timeouts ${JSON.stringify(run.statuses)}`);
+    failures.push(
+      `${label}: ${run.non2xx} non-2xx, ${run.errors} errors, ${run.timeouts} timeouts ${JSON.stringify(run.statuses)}`,
+    );
     for (const sample of run.failures) failures.push(`${label}: ${sample.status} ${sample.body}`);
   }
 }
@@ -93,17 +112,28 @@ async function measureSigner({ signerMain, kit }, profile, work) {
     SIGNER__QUOTAS__PLANS__PRO__CONCURRENCY: '100000',
     SIGNER__QUOTAS__PLANS__PRO__DAILYCAP: '1000000000',
   });
-  const flags = settings.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'tmp/bench/profiles')}`] : [];
-  const child = startNode({ args: [...flags, signerMain], env, cpu: serviceCpu, logFile: join(work, 'signer.log') });
+  const flags = settings.cpuProfile
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'tmp/bench/profiles')}`]
+    : [];
+  const child = startNode({
+    args: [...flags, signerMain],
+    env,
+    cpu: serviceCpu,
+    logFile: join(work, 'signer.log'),
+  });
   let sanity;
   let warmup;
   let main;
+  let loadCaller;
+  let loadBody;
   try {
     const ready = async () => (await fetch(`${origin}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
     await waitUntil('signer /readyz', ready, { timeoutMs: 30_000, child });
 
     const privateJwk = generateDpopKey();
-    const accessToken = await (await kit.DevAuthority.fromPrivateJwk(profile.authorityPrivateJwk)).mint({
+    const accessToken = await (
+      await kit.DevAuthority.fromPrivateJwk(profile.authorityPrivateJwk)
+    ).mint({
       tenant: profile.tenant,
       installation: profile.installation,
       jkt: jwkThumbprint(privateJwk),
@@ -115,20 +145,40 @@ async function measureSigner({ signerMain, kit }, profile, work) {
     // The nonce dance once (RFC 9449 §8): a proof without a nonce earns 401 + DPoP-Nonce.
     const refused = await post(url, { ...headers, dpop: dpopProofFactory(caller).proof() }, body);
     const nonce = refused.headers.get('dpop-nonce');
-    if (refused.status !== 401 || !nonce) throw new Error(`expected 401 with DPoP-Nonce, got ${refused.status}`);
+    if (refused.status !== 401 || !nonce)
+      throw new Error(`expected 401 with DPoP-Nonce, got ${refused.status}`);
     const first = await post(url, { ...headers, dpop: dpopProofFactory({ ...caller, nonce }).proof() }, body);
-    if (first.status !== 200) throw new Error(`first signing request: expected 200, got ${first.status} ${await first.text()}`);
+    if (first.status !== 200)
+      throw new Error(`first signing request: expected 200, got ${first.status} ${await first.text()}`);
     sanity = await first.json();
 
-    const job = { ...caller, nonce, origin, path: SIGN_PATH, body, connections: settings.connections, collectAuditIds: true };
-    warmup = await drive({ ...job, seconds: settings.warmupSeconds, pool: { size: 0, unique: true, expectedRps: 1 } }, child.pid);
+    loadCaller = { ...caller, nonce };
+    loadBody = body;
+    const job = {
+      ...caller,
+      nonce,
+      origin,
+      path: SIGN_PATH,
+      body,
+      connections: settings.connections,
+      collectAuditIds: true,
+    };
+    warmup = await drive(
+      { ...job, seconds: settings.warmupSeconds, pool: { size: 0, unique: true, expectedRps: 1 } },
+      child.pid,
+    );
     requireClean('signer warm-up', warmup);
     const expectedRps = Math.max(100, warmup.rps);
     const size = Math.ceil(expectedRps * settings.seconds * POOL_HEADROOM) + 2000;
-    main = await drive({ ...job, seconds: settings.seconds, pool: { size, unique: true, expectedRps } }, child.pid);
+    main = await drive(
+      { ...job, seconds: settings.seconds, pool: { size, unique: true, expectedRps } },
+      child.pid,
+    );
     requireClean('signer', main);
   } catch (error) {
-    process.stderr.write(`--- signer log (tail) ---\n${readFileSync(join(work, 'signer.log'), 'utf8').slice(-4000)}\n`);
+    process.stderr.write(
+      `--- signer log (tail) ---\n${readFileSync(join(work, 'signer.log'), 'utf8').slice(-4000)}\n`,
+    );
     throw error;
   } finally {
     await stopProcess(child);
@@ -138,24 +188,30 @@ async function measureSigner({ signerMain, kit }, profile, work) {
   for (const problem of audit.problems) failures.push(`audit trail: ${problem}`);
   delete warmup.auditIds;
   delete main.auditIds;
-  return { main, warmup, audit, caller: { ...sanityCaller(sanity) }, envelope: sanity.bundle.dsse, job: { url, body } };
+  return { main, warmup, audit, loadCaller, envelope: sanity.bundle.dsse, body: loadBody };
 }
 
-const sanityCaller = (response) => ({ auditId: response.auditId, keyId: response.bundle.signingIdentity?.keyId });
-
-async function measureNoop(signer, work, pool) {
+async function measureNoop(work, body, caller) {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const args = [join(import.meta.dirname, 'noop-server.mjs'), String(port)];
   const child = startNode({ args, env: process.env, cpu: serviceCpu, logFile: join(work, 'noop.log') });
   try {
-    const { body } = signer.job;
-    const ready = async () => (await post(`${origin}${SIGN_PATH}`, { 'content-type': 'application/json' }, body)).ok;
+    const ready = async () =>
+      (await post(`${origin}${SIGN_PATH}`, { 'content-type': 'application/json' }, body)).ok;
     await waitUntil('no-op server', ready, { timeoutMs: 30_000, child });
-    const job = { ...pool, origin, path: SIGN_PATH, body, connections: settings.connections, collectAuditIds: false };
-    const warmup = await drive({ ...job, seconds: settings.warmupSeconds, pool: { ...pool.pool, unique: false } }, child.pid);
+    const job = {
+      ...caller,
+      origin,
+      path: SIGN_PATH,
+      body,
+      connections: settings.connections,
+      collectAuditIds: false,
+    };
+    const pool = { ...caller.pool, unique: false };
+    const warmup = await drive({ ...job, seconds: settings.warmupSeconds, pool }, child.pid);
     requireClean('no-op warm-up', warmup);
-    const main = await drive({ ...job, seconds: settings.seconds, pool: { ...pool.pool, unique: false } }, child.pid);
+    const main = await drive({ ...job, seconds: settings.seconds, pool }, child.pid);
     requireClean('no-op', main);
     delete warmup.auditIds;
     delete main.auditIds;
@@ -168,7 +224,10 @@ async function measureNoop(signer, work, pool) {
 async function measureCrypto(profile, caller, envelope) {
   const lanes = [settings.connections, 1];
   const job = { ...caller, signingKeyFile: profile.signingKeyFile, clockSkewSeconds: 30, lanes };
-  Object.assign(job, { paeBase64: preAuthEncoding(envelope).toString('base64'), seconds: settings.cryptoSeconds });
+  Object.assign(job, {
+    paeBase64: preAuthEncoding(envelope).toString('base64'),
+    seconds: settings.cryptoSeconds,
+  });
   const timeoutMs = (settings.cryptoSeconds * lanes.length + 60) * 1000;
   return runJob({ script: join(import.meta.dirname, 'crypto-floor.mjs'), job, cpu: serviceCpu, timeoutMs });
 }
@@ -181,18 +240,14 @@ async function main() {
   try {
     const profile = generateProfile(built.profileGenerator, join(work, 'profile'));
     const pinning = settings.pinned ? `service on CPU ${SERVICE_CPU}, load on CPU ${LOAD_CPU}` : 'not pinned';
-    process.stderr.write(`bench: signer, ${settings.connections} connections, ${settings.seconds} s (${pinning})…\n`);
+    process.stderr.write(
+      `bench: signer, ${settings.connections} connections, ${settings.seconds} s (${pinning})…\n`,
+    );
     const signer = await measureSigner(built, profile, work);
-    const caller = { privateJwk: signer.jobCaller, ...signer.caller };
-    void caller;
     process.stderr.write(`bench: floor (a) no-op Nest+Fastify…\n`);
-    const { privateJwk, accessToken, nonce, url } = signer.loadCaller;
-    const noop = await measureNoop(signer, work, {
-      privateJwk,
-      accessToken,
-      nonce,
-      url,
-      method: 'POST',
+    // Same body, same headers, a proof pool of the same size (cycled: the no-op checks nothing).
+    const noop = await measureNoop(work, signer.body, {
+      ...signer.loadCaller,
       pool: { size: signer.main.proofs.poolSize, expectedRps: 1 },
     });
     process.stderr.write(`bench: floor (b) DPoP verify + ES256 sign…\n`);
@@ -204,7 +259,13 @@ async function main() {
     const ratio = signer.main.rps / combined;
     const results = {
       date: started.toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, kernel: release(), auditFs: filesystemOf(work) },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        node: process.version,
+        kernel: release(),
+        auditFs: filesystemOf(work),
+      },
       settings,
       signer: { ...signer.main, warmup: signer.warmup, audit: signer.audit },
       floorA: noop.main,

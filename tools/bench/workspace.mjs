@@ -17,7 +17,10 @@ export { readAuditFile, verifyAuditFile } from './libs/signer-infra-store/src/fi
 
 /** Builds the service, the profile generator and the bench kit; returns their entry points. */
 export async function buildAll() {
-  const [signerMain, profileGenerator] = [await buildEntry('signer-api'), await buildEntry('embedded-profile')];
+  const [signerMain, profileGenerator] = [
+    await buildEntry('signer-api'),
+    await buildEntry('embedded-profile'),
+  ];
   await build({
     absWorkingDir: root,
     stdin: { contents: KIT_SOURCE, resolveDir: root, loader: 'ts', sourcefile: 'bench-kit.ts' },
@@ -50,7 +53,9 @@ export function generateProfile(profileGenerator, dir) {
 /** The body of the e2e suites' valid request (apps/signer-api/test/harness.ts `validBody`). */
 export function signRequestBody(profile) {
   return JSON.stringify({
-    subject: [{ name: `registry.example/app@sha256:${'ab'.repeat(32)}`, digest: { sha256: 'ab'.repeat(32) } }],
+    subject: [
+      { name: `registry.example/app@sha256:${'ab'.repeat(32)}`, digest: { sha256: 'ab'.repeat(32) } },
+    ],
     predicateType: 'https://stella-ops.org/attestations/sbom/1',
     predicate: { sbom: { format: 'cyclonedx', components: 3 } },
     scannerImageDigest: profile.scannerImageDigest,
@@ -65,7 +70,13 @@ export function preAuthEncoding({ payloadType, payload }) {
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${payloadType} ${body.length} `, 'utf8'), body]);
 }
 
-const FILESYSTEMS = { 0xef53: 'ext2/3/4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs' };
+const FILESYSTEMS = {
+  0xef53: 'ext2/3/4',
+  0x01021994: 'tmpfs',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x794c7630: 'overlayfs',
+};
 
 /** The filesystem an audit file lives on: a durable trail on tmpfs would measure nothing. */
 export function filesystemOf(path) {
@@ -90,10 +101,20 @@ export async function checkAuditTrail(kit, auditFile, acknowledgedIds, maxUnackn
   const unacknowledged = signed.size - (acknowledgedIds.length - missing.length);
   const problems = [];
   if (!chain.ok) problems.push(`hash chain broken at record ${chain.index}: ${chain.reason}`);
-  if (new Set(acknowledgedIds).size !== acknowledgedIds.length) problems.push('an audit id was answered twice');
-  if (missing.length > 0) problems.push(`${missing.length} answered 200s have no signed record (first ${missing[0]})`);
+  if (new Set(acknowledgedIds).size !== acknowledgedIds.length)
+    problems.push('an audit id was answered twice');
+  if (missing.length > 0)
+    problems.push(`${missing.length} answered 200s have no signed record (first ${missing[0]})`);
   if (unacknowledged > maxUnacknowledged) {
-    problems.push(`expected at most ${maxUnacknowledged} signed records without a received 200, got ${unacknowledged}`);
+    problems.push(
+      `expected at most ${maxUnacknowledged} signed records without a received 200, got ${unacknowledged}`,
+    );
   }
-  return { records: chain.ok ? chain.count : undefined, outcomes, acknowledged: acknowledgedIds.length, unacknowledged, problems };
+  return {
+    records: chain.ok ? chain.count : undefined,
+    outcomes,
+    acknowledged: acknowledgedIds.length,
+    unacknowledged,
+    problems,
+  };
 }

@@ -9,7 +9,12 @@ export interface ParsedCommand {
 }
 
 /** Strict parsing (unknown options are usage errors) with an exact number of positionals. */
-export function parseCommand(command: string, args: string[], options: Options, positionalNames: readonly string[]): ParsedCommand {
+export function parseCommand(
+  command: string,
+  args: string[],
+  options: Options,
+  positionalNames: readonly string[],
+): ParsedCommand {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -18,7 +23,8 @@ export function parseCommand(command: string, args: string[], options: Options, 
   }
   const values = parsed.values as ParsedCommand['values'];
   if (parsed.positionals.length !== positionalNames.length) {
-    const expected = positionalNames.length === 0 ? 'no arguments' : positionalNames.map((name) => `<${name}>`).join(' ');
+    const expected =
+      positionalNames.length === 0 ? 'no arguments' : positionalNames.map((name) => `<${name}>`).join(' ');
     throw usageError(`${command}: expected ${expected}, got ${parsed.positionals.length} argument(s)`);
   }
   return { positionals: parsed.positionals, values };

@@ -18,7 +18,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 /** Runs one CLI invocation and resolves with its exit code; never throws, never calls `process.exit`. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...args] = argv;
-  if (name === 'help' || name === '--help' || name === '-h' || args.includes('--help') || args.includes('-h')) {
+  if (
+    name === 'help' ||
+    name === '--help' ||
+    name === '-h' ||
+    args.includes('--help') ||
+    args.includes('-h')
+  ) {
     io.stdout(HELP);
     return EXIT_OK;
   }

@@ -16,7 +16,9 @@ export function profileDir(io: CliIo, option: string | undefined): string {
 /** The embedded profile in `dir`, or a CliError that says how to get one. */
 export function loadProfile(dir: string): EmbeddedProfile {
   if (!existsSync(join(dir, 'profile.json'))) {
-    throw new CliError(`no embedded profile at ${dir}: run \`npm start\` once to generate it, or pass --profile DIR`);
+    throw new CliError(
+      `no embedded profile at ${dir}: run \`npm start\` once to generate it, or pass --profile DIR`,
+    );
   }
   return readEmbeddedProfile(dir);
 }
@@ -29,7 +31,10 @@ export async function callerKey(profile: EmbeddedProfile): Promise<DpopKey> {
   mkdirSync(join(profile.dir, 'caller'), { recursive: true, mode: 0o700 });
   try {
     // `wx`: never overwrite a key another run created meanwhile (its tokens would stop matching).
-    writeFileSync(file, `${JSON.stringify(await key.toPrivateJwk(), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${JSON.stringify(await key.toPrivateJwk(), null, 2)}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return DpopKey.fromPrivateJwk(JSON.parse(readFileSync(file, 'utf8')));
@@ -39,6 +44,8 @@ export async function callerKey(profile: EmbeddedProfile): Promise<DpopKey> {
 
 /** An OpTok from the profile's dev Authority for its tenant/installation, bound to `key` (`cnf.jkt`). */
 export async function mintDevToken(profile: EmbeddedProfile, key: DpopKey): Promise<string> {
-  const authority = await DevAuthority.fromPrivateJwk(JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')));
+  const authority = await DevAuthority.fromPrivateJwk(
+    JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
+  );
   return authority.mint({ tenant: profile.tenant, installation: profile.installation, jkt: key.thumbprint });
 }

@@ -7,7 +7,10 @@ export interface CapturedRun {
 }
 
 /** An in-process CliIo whose output the test reads back. */
-export function capturedIo(cwd: string, env: Record<string, string | undefined> = {}): CliIo & { out: string[]; err: string[] } {
+export function capturedIo(
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return { out, err, cwd, env, stdout: (text) => void out.push(text), stderr: (text) => void err.push(text) };

@@ -17,7 +17,7 @@ export interface InProcessSigner {
 }
 
 /** A port that was free a moment ago: the profile's publicBaseUrl (and so `htu`) must name it. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;

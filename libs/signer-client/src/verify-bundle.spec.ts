@@ -21,7 +21,12 @@ function statementBytes(name: string): Buffer {
 
 function envelope(payload: Buffer, key: KeyObject = signing.privateKey) {
   const sig = sign('sha256', pae(IN_TOTO_PAYLOAD_TYPE, payload), key);
-  return { payloadType: IN_TOTO_PAYLOAD_TYPE, payload: payload.toString('base64'), signatures: [{ keyid: 'default', sig: sig.toString('base64') }], sig };
+  return {
+    payloadType: IN_TOTO_PAYLOAD_TYPE,
+    payload: payload.toString('base64'),
+    signatures: [{ keyid: 'default', sig: sig.toString('base64') }],
+    sig,
+  };
 }
 
 // The Sigstore half is built with the public @sigstore/bundle builder, independent of the server.
@@ -29,7 +34,12 @@ function response(dssePayload: Buffer, sigstorePayload: Buffer = dssePayload): S
   const { sig, ...dsse } = envelope(dssePayload);
   const sigstoreSig = sigstorePayload === dssePayload ? sig : envelope(sigstorePayload).sig;
   const sigstoreBundle = bundleToJSON(
-    toDSSEBundle({ artifact: sigstorePayload, artifactType: IN_TOTO_PAYLOAD_TYPE, signature: sigstoreSig, keyHint: 'default' }),
+    toDSSEBundle({
+      artifact: sigstorePayload,
+      artifactType: IN_TOTO_PAYLOAD_TYPE,
+      signature: sigstoreSig,
+      keyHint: 'default',
+    }),
   ) as unknown as Record<string, unknown>;
   return {
     bundle: { dsse, mode: 'kms', signingIdentity: { keyId: 'default' } },
@@ -44,7 +54,10 @@ describe('verifyBundle', () => {
     it('resolves with the key id and the Statement', async () => {
       await expect(verifyBundle(response(statementBytes('a.txt')), KEYS)).resolves.toMatchObject({
         keyId: 'default',
-        statement: { subject: [{ name: 'a.txt' }], predicateType: 'https://stella-ops.org/attestations/scan-report/1' },
+        statement: {
+          subject: [{ name: 'a.txt' }],
+          predicateType: 'https://stella-ops.org/attestations/scan-report/1',
+        },
       });
     });
   });
@@ -56,13 +69,18 @@ describe('verifyBundle', () => {
       bytes[10] ^= 0x01;
       tampered.bundle.dsse.payload = bytes.toString('base64');
 
-      await expect(verifyBundle(tampered, KEYS)).rejects.toMatchObject({ name: 'ClientVerificationError', code: 'verification_failed' });
+      await expect(verifyBundle(tampered, KEYS)).rejects.toMatchObject({
+        name: 'ClientVerificationError',
+        code: 'verification_failed',
+      });
     });
   });
 
   describe('when the two halves sign different Statements', () => {
     it('rejects with invalid_bundle', async () => {
-      await expect(verifyBundle(response(statementBytes('a.txt'), statementBytes('b.txt')), KEYS)).rejects.toMatchObject({
+      await expect(
+        verifyBundle(response(statementBytes('a.txt'), statementBytes('b.txt')), KEYS),
+      ).rejects.toMatchObject({
         code: 'invalid_bundle',
       });
     });
@@ -70,7 +88,9 @@ describe('verifyBundle', () => {
 
   describe('when no listed key has the bundle key id', () => {
     it('rejects with key_mismatch', async () => {
-      await expect(verifyBundle(response(statementBytes('a.txt')), [{ keyId: 'other', publicKeyPem }])).rejects.toMatchObject({
+      await expect(
+        verifyBundle(response(statementBytes('a.txt')), [{ keyId: 'other', publicKeyPem }]),
+      ).rejects.toMatchObject({
         code: 'key_mismatch',
       });
     });
@@ -78,9 +98,13 @@ describe('verifyBundle', () => {
 
   describe('when the key under that id is another key', () => {
     it('rejects with verification_failed', async () => {
-      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString();
 
-      await expect(verifyBundle(response(statementBytes('a.txt')), [{ keyId: 'default', publicKeyPem: other }])).rejects.toMatchObject({
+      await expect(
+        verifyBundle(response(statementBytes('a.txt')), [{ keyId: 'default', publicKeyPem: other }]),
+      ).rejects.toMatchObject({
         code: 'verification_failed',
       });
     });
@@ -97,7 +121,9 @@ describe('verifyBundle', () => {
 
   describe('when the signed payload is not an in-toto Statement', () => {
     it('rejects with invalid_bundle', async () => {
-      await expect(verifyBundle(response(Buffer.from('{"_type":"other"}')), KEYS)).rejects.toMatchObject({ code: 'invalid_bundle' });
+      await expect(verifyBundle(response(Buffer.from('{"_type":"other"}')), KEYS)).rejects.toMatchObject({
+        code: 'invalid_bundle',
+      });
     });
   });
 });

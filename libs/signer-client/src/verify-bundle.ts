@@ -29,22 +29,39 @@ export type VerificationKey = Pick<PublicKeyInfo, 'keyId' | 'publicKeyPem'>;
  * the same Statement bytes, and that those bytes are an in-toto Statement v1. Resolves with the
  * Statement; rejects with {@link ClientVerificationError} on any doubt.
  */
-export async function verifyBundle(response: SignDsseResponse, keys: readonly VerificationKey[]): Promise<VerifiedBundle> {
+export async function verifyBundle(
+  response: SignDsseResponse,
+  keys: readonly VerificationKey[],
+): Promise<VerifiedBundle> {
   const bundle = response?.bundle;
-  if (typeof bundle?.dsse !== 'object' || bundle.dsse === null || typeof bundle.signingIdentity?.keyId !== 'string') {
-    throw new ClientVerificationError('invalid_bundle', 'expected bundle.dsse and bundle.signingIdentity.keyId');
+  if (
+    typeof bundle?.dsse !== 'object' ||
+    bundle.dsse === null ||
+    typeof bundle.signingIdentity?.keyId !== 'string'
+  ) {
+    throw new ClientVerificationError(
+      'invalid_bundle',
+      'expected bundle.dsse and bundle.signingIdentity.keyId',
+    );
   }
   if (bundle.mode !== 'kms') {
-    throw new ClientVerificationError('invalid_bundle', `expected a kms-mode bundle, got ${String(bundle.mode)}`);
+    throw new ClientVerificationError(
+      'invalid_bundle',
+      `expected a kms-mode bundle, got ${String(bundle.mode)}`,
+    );
   }
   const keyId = bundle.signingIdentity.keyId;
   const key = keys.find((candidate) => candidate.keyId === keyId);
-  if (key === undefined) throw new ClientVerificationError('key_mismatch', `no public key for keyId "${keyId}"`);
+  if (key === undefined)
+    throw new ClientVerificationError('key_mismatch', `no public key for keyId "${keyId}"`);
 
   if (!verifyDsseEnvelope(bundle.dsse, key.publicKeyPem)) {
     throw new ClientVerificationError('verification_failed', 'DSSE envelope signature does not verify');
   }
-  await verifySigstoreBundleWithKey(response.sigstoreBundle, { keyHint: keyId, publicKeyPem: key.publicKeyPem });
+  await verifySigstoreBundleWithKey(response.sigstoreBundle, {
+    keyHint: keyId,
+    publicKeyPem: key.publicKeyPem,
+  });
   const payload = samePayload(bundle.dsse, response.sigstoreBundle);
   return { keyId, statement: parseStatement(bundle.dsse.payloadType, payload) };
 }
@@ -52,18 +69,31 @@ export async function verifyBundle(response: SignDsseResponse, keys: readonly Ve
 // Both signatures verified, but each could cover different bytes; a caller must be able to trust
 // that the Statement it reads is the one the Sigstore tooling (and later the Attestor) sees.
 function samePayload(dsse: { payloadType: string; payload: string }, sigstoreBundle: unknown): Buffer {
-  const envelope = (sigstoreBundle as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } } | undefined)?.dsseEnvelope;
+  const envelope = (
+    sigstoreBundle as { dsseEnvelope?: { payload?: unknown; payloadType?: unknown } } | undefined
+  )?.dsseEnvelope;
   const ours = decodeBase64Strict(dsse.payload);
   const theirs = typeof envelope?.payload === 'string' ? decodeBase64Strict(envelope.payload) : undefined;
-  if (ours === undefined || theirs === undefined || !ours.equals(theirs) || envelope?.payloadType !== dsse.payloadType) {
-    throw new ClientVerificationError('invalid_bundle', 'the DSSE envelope and the Sigstore bundle carry different payloads');
+  if (
+    ours === undefined ||
+    theirs === undefined ||
+    !ours.equals(theirs) ||
+    envelope?.payloadType !== dsse.payloadType
+  ) {
+    throw new ClientVerificationError(
+      'invalid_bundle',
+      'the DSSE envelope and the Sigstore bundle carry different payloads',
+    );
   }
   return ours;
 }
 
 function parseStatement(payloadType: string, payload: Buffer): InTotoStatement {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new ClientVerificationError('invalid_bundle', `expected payloadType ${IN_TOTO_PAYLOAD_TYPE}, got ${payloadType}`);
+    throw new ClientVerificationError(
+      'invalid_bundle',
+      `expected payloadType ${IN_TOTO_PAYLOAD_TYPE}, got ${payloadType}`,
+    );
   }
   let statement: Partial<InTotoStatement>;
   try {
@@ -71,8 +101,15 @@ function parseStatement(payloadType: string, payload: Buffer): InTotoStatement {
   } catch (cause) {
     throw new ClientVerificationError('invalid_bundle', 'payload is not JSON', { cause });
   }
-  if (statement?._type !== IN_TOTO_STATEMENT_V1 || !Array.isArray(statement.subject) || typeof statement.predicateType !== 'string') {
-    throw new ClientVerificationError('invalid_bundle', `expected an in-toto Statement v1, got _type ${String(statement?._type)}`);
+  if (
+    statement?._type !== IN_TOTO_STATEMENT_V1 ||
+    !Array.isArray(statement.subject) ||
+    typeof statement.predicateType !== 'string'
+  ) {
+    throw new ClientVerificationError(
+      'invalid_bundle',
+      `expected an in-toto Statement v1, got _type ${String(statement?._type)}`,
+    );
   }
   return statement as InTotoStatement;
 }

@@ -34,10 +34,18 @@ export async function sign(args: string[], io: CliIo): Promise<number> {
     dpopKey: key,
     fetch: io.fetch,
   });
-  const request = signRequest(profile, artifact, stringOption(parsed, 'predicate-type') ?? DEFAULT_PREDICATE_TYPE);
-  const response = await client.signDsse(request, { idempotencyKey: stringOption(parsed, 'idempotency-key') });
+  const request = signRequest(
+    profile,
+    artifact,
+    stringOption(parsed, 'predicate-type') ?? DEFAULT_PREDICATE_TYPE,
+  );
+  const response = await client.signDsse(request, {
+    idempotencyKey: stringOption(parsed, 'idempotency-key'),
+  });
   writeFileSync(out, `${JSON.stringify(response, null, 2)}\n`);
-  io.stderr(`signed ${artifact.name} (sha256:${artifact.sha256}) with key ${response.bundle.signingIdentity.keyId}; bundle written to ${out}\n`);
+  io.stderr(
+    `signed ${artifact.name} (sha256:${artifact.sha256}) with key ${response.bundle.signingIdentity.keyId}; bundle written to ${out}\n`,
+  );
   io.stdout(`${response.auditId}\n`);
   return EXIT_OK;
 }

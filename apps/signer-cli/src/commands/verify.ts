@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fetchSignerKeys, verifyBundle, type InTotoStatement, type SignDsseResponse, type VerificationKey } from '@signer/client';
+import {
+  fetchSignerKeys,
+  verifyBundle,
+  type InTotoStatement,
+  type SignDsseResponse,
+  type VerificationKey,
+} from '@signer/client';
 import { parseCommand, stringOption, type ParsedCommand } from '../args';
 import { CliError, EXIT_OK, usageError, type CliIo } from '../cli-io';
 import { loadProfile, profileDir } from '../profile';
@@ -42,7 +48,11 @@ function readResponse(file: string): SignDsseResponse {
   }
 }
 
-async function verificationKeys(parsed: ParsedCommand, io: CliIo, response: SignDsseResponse): Promise<VerificationKey[]> {
+async function verificationKeys(
+  parsed: ParsedCommand,
+  io: CliIo,
+  response: SignDsseResponse,
+): Promise<VerificationKey[]> {
   const keyFile = stringOption(parsed, 'key');
   if (keyFile !== undefined) {
     // A PEM given by the operator is trusted for whatever key id the bundle names.
@@ -50,7 +60,8 @@ async function verificationKeys(parsed: ParsedCommand, io: CliIo, response: Sign
     if (typeof keyId !== 'string') throw new CliError('bundle names no signingIdentity.keyId');
     return [{ keyId, publicKeyPem: readPem(resolve(io.cwd, keyFile)) }];
   }
-  const baseUrl = stringOption(parsed, 'url') ?? loadProfile(profileDir(io, stringOption(parsed, 'profile'))).signerUrl;
+  const baseUrl =
+    stringOption(parsed, 'url') ?? loadProfile(profileDir(io, stringOption(parsed, 'profile'))).signerUrl;
   return (await fetchSignerKeys({ baseUrl, fetch: io.fetch })).keys;
 }
 

@@ -83,7 +83,9 @@ export class SignerTransportError extends Error {
 }
 
 export function toProblemCode(code: unknown): SignerProblemCode {
-  return typeof code === 'string' && KNOWN_CODES.has(code) ? (code as SignerProblemCode) : 'unexpected_response';
+  return typeof code === 'string' && KNOWN_CODES.has(code)
+    ? (code as SignerProblemCode)
+    : 'unexpected_response';
 }
 
 /**

@@ -16,7 +16,11 @@ export interface HttpAnswer {
 }
 
 /** Sends one request; a timeout aborts both the connection and the body read. */
-export async function exchange(fetchImpl: typeof fetch, request: HttpRequest, timeoutMs: number): Promise<HttpAnswer> {
+export async function exchange(
+  fetchImpl: typeof fetch,
+  request: HttpRequest,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
@@ -30,9 +34,17 @@ export async function exchange(fetchImpl: typeof fetch, request: HttpRequest, ti
     return { status: response.status, headers: response.headers, text: await response.text() };
   } catch (cause) {
     if (controller.signal.aborted) {
-      throw new SignerTransportError('timeout', `${request.method} ${pathOf(request.url)}: no answer within ${timeoutMs} ms`, { cause });
+      throw new SignerTransportError(
+        'timeout',
+        `${request.method} ${pathOf(request.url)}: no answer within ${timeoutMs} ms`,
+        { cause },
+      );
     }
-    throw new SignerTransportError('network_error', `${request.method} ${pathOf(request.url)}: request failed`, { cause });
+    throw new SignerTransportError(
+      'network_error',
+      `${request.method} ${pathOf(request.url)}: request failed`,
+      { cause },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -81,7 +93,9 @@ export function successBody<T>(answer: HttpAnswer): T {
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -14,7 +14,10 @@ const SIGN_REQUEST: SignDsseRequest = {
   scannerImageDigest: `sha256:${'cd'.repeat(32)}`,
   poe: { format: 'jwt', value: 'poe-value' },
 };
-const SIGNED: CannedAnswer = { status: 200, body: { auditId: 'audit-ok', bundle: {}, sigstoreBundle: {}, policy: {} } };
+const SIGNED: CannedAnswer = {
+  status: 200,
+  body: { auditId: 'audit-ok', bundle: {}, sigstoreBundle: {}, policy: {} },
+};
 
 interface ProofView {
   header: { typ?: string; alg?: string; jwk?: JWK };
@@ -41,8 +44,10 @@ describe('SignerClient', () => {
     server = undefined;
   });
 
-  const clientFor = (loopback: LoopbackServer, overrides: Partial<ConstructorParameters<typeof SignerClient>[0]> = {}) =>
-    new SignerClient({ baseUrl: loopback.baseUrl, accessToken: TOKEN, dpopKey: key, ...overrides });
+  const clientFor = (
+    loopback: LoopbackServer,
+    overrides: Partial<ConstructorParameters<typeof SignerClient>[0]> = {},
+  ) => new SignerClient({ baseUrl: loopback.baseUrl, accessToken: TOKEN, dpopKey: key, ...overrides });
 
   describe('when the server requires a DPoP nonce', () => {
     beforeEach(async () => {
@@ -53,7 +58,9 @@ describe('SignerClient', () => {
 
     it('retries once with a signed proof that carries the nonce', async () => {
       const loopback = server as LoopbackServer;
-      await expect(clientFor(loopback).signDsse(SIGN_REQUEST)).resolves.toMatchObject({ auditId: 'audit-ok' });
+      await expect(clientFor(loopback).signDsse(SIGN_REQUEST)).resolves.toMatchObject({
+        auditId: 'audit-ok',
+      });
 
       expect(loopback.requests).toHaveLength(2);
       const [first, second] = await Promise.all(loopback.requests.map(verifiedProof));
@@ -84,16 +91,26 @@ describe('SignerClient', () => {
 
   describe('when every answer is a nonce challenge', () => {
     it('rejects with use_dpop_nonce after exactly one retry', async () => {
-      server = await LoopbackServer.start((_request, index) => problem(401, 'use_dpop_nonce', 'audit-n', { 'dpop-nonce': `n-${index}` }));
+      server = await LoopbackServer.start((_request, index) =>
+        problem(401, 'use_dpop_nonce', 'audit-n', { 'dpop-nonce': `n-${index}` }),
+      );
 
-      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({ name: 'SignerProblemError', code: 'use_dpop_nonce', status: 401 });
+      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({
+        name: 'SignerProblemError',
+        code: 'use_dpop_nonce',
+        status: 401,
+      });
       expect(server.requests).toHaveLength(2);
     });
   });
 
   describe('when a successful answer carries a DPoP-Nonce header', () => {
     it('puts that nonce in the next proof', async () => {
-      server = await LoopbackServer.start(() => ({ status: 200, headers: { 'dpop-nonce': 'fresh' }, body: { digest: 'x', trusted: true } }));
+      server = await LoopbackServer.start(() => ({
+        status: 200,
+        headers: { 'dpop-nonce': 'fresh' },
+        body: { digest: 'x', trusted: true },
+      }));
       const client = clientFor(server);
       await client.verifyReferrers(`sha256:${'ef'.repeat(32)}`);
       await client.verifyReferrers(`sha256:${'ef'.repeat(32)}`);
@@ -105,20 +122,37 @@ describe('SignerClient', () => {
 
   describe('when verifyReferrers is called', () => {
     it('sends the digest as a query and leaves it out of htu', async () => {
-      server = await LoopbackServer.start(() => ({ status: 200, body: { digest: 'd', trusted: false, reason: 'no_signatures' } }));
+      server = await LoopbackServer.start(() => ({
+        status: 200,
+        body: { digest: 'd', trusted: false, reason: 'no_signatures' },
+      }));
       const digest = `sha256:${'ef'.repeat(32)}`;
 
-      await expect(clientFor(server).verifyReferrers(digest)).resolves.toMatchObject({ trusted: false, reason: 'no_signatures' });
-      expect(server.requests[0]).toMatchObject({ method: 'GET', url: `${VERIFY_REFERRERS_PATH}?digest=${encodeURIComponent(digest)}` });
-      expect((await verifiedProof(server.requests[0])).claims).toMatchObject({ htm: 'GET', htu: `${server.baseUrl}${VERIFY_REFERRERS_PATH}` });
+      await expect(clientFor(server).verifyReferrers(digest)).resolves.toMatchObject({
+        trusted: false,
+        reason: 'no_signatures',
+      });
+      expect(server.requests[0]).toMatchObject({
+        method: 'GET',
+        url: `${VERIFY_REFERRERS_PATH}?digest=${encodeURIComponent(digest)}`,
+      });
+      expect((await verifiedProof(server.requests[0])).claims).toMatchObject({
+        htm: 'GET',
+        htu: `${server.baseUrl}${VERIFY_REFERRERS_PATH}`,
+      });
     });
   });
 
   describe('when keys() is called', () => {
     it('sends no credentials', async () => {
-      server = await LoopbackServer.start(() => ({ status: 200, body: { keys: [{ keyId: 'default', algorithm: 'ES256', publicKeyPem: 'PEM' }] } }));
+      server = await LoopbackServer.start(() => ({
+        status: 200,
+        body: { keys: [{ keyId: 'default', algorithm: 'ES256', publicKeyPem: 'PEM' }] },
+      }));
 
-      await expect(clientFor(server).keys()).resolves.toEqual({ keys: [{ keyId: 'default', algorithm: 'ES256', publicKeyPem: 'PEM' }] });
+      await expect(clientFor(server).keys()).resolves.toEqual({
+        keys: [{ keyId: 'default', algorithm: 'ES256', publicKeyPem: 'PEM' }],
+      });
       expect(server.requests[0].headers['authorization']).toBeUndefined();
       expect(server.requests[0].headers['dpop']).toBeUndefined();
     });
@@ -129,18 +163,27 @@ describe('SignerClient', () => {
       server = await LoopbackServer.start(() => SIGNED);
       await clientFor(server).signDsse(SIGN_REQUEST, { idempotencyKey: 'idem-1', correlationId: 'corr-1' });
 
-      expect(server.requests[0].headers).toMatchObject({ 'idempotency-key': 'idem-1', 'x-correlation-id': 'corr-1', 'content-type': 'application/json' });
+      expect(server.requests[0].headers).toMatchObject({
+        'idempotency-key': 'idem-1',
+        'x-correlation-id': 'corr-1',
+        'content-type': 'application/json',
+      });
     });
   });
 
   describe('when the access token is a function', () => {
     it('asks it once per call, also across the nonce retry', async () => {
-      server = await LoopbackServer.start((_request, index) => (index === 0 ? problem(401, 'use_dpop_nonce', 'a', { 'dpop-nonce': 'n' }) : SIGNED));
+      server = await LoopbackServer.start((_request, index) =>
+        index === 0 ? problem(401, 'use_dpop_nonce', 'a', { 'dpop-nonce': 'n' }) : SIGNED,
+      );
       const accessToken = jest.fn(async () => TOKEN);
       await clientFor(server, { accessToken }).signDsse(SIGN_REQUEST);
 
       expect(accessToken).toHaveBeenCalledTimes(1);
-      expect(server.requests.map((request) => request.headers['authorization'])).toEqual([`DPoP ${TOKEN}`, `DPoP ${TOKEN}`]);
+      expect(server.requests.map((request) => request.headers['authorization'])).toEqual([
+        `DPoP ${TOKEN}`,
+        `DPoP ${TOKEN}`,
+      ]);
     });
   });
 
@@ -159,7 +202,9 @@ describe('SignerClient', () => {
       server = await LoopbackServer.start(() =>
         problem(429, 'plan_throttled', 'audit-429', { 'retry-after': '7', 'x-correlation-id': 'corr-429' }),
       );
-      const error = await clientFor(server).signDsse(SIGN_REQUEST).catch((caught: unknown) => caught);
+      const error = await clientFor(server)
+        .signDsse(SIGN_REQUEST)
+        .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(SignerProblemError);
       expect(error).toMatchObject({
@@ -174,7 +219,9 @@ describe('SignerClient', () => {
 
     it('keeps the token, the proof and the PoE out of the message and the error', async () => {
       server = await LoopbackServer.start(() => problem(401, 'invalid_token', 'audit-401'));
-      const error = (await clientFor(server).signDsse(SIGN_REQUEST).catch((caught: unknown) => caught)) as SignerProblemError;
+      const error = (await clientFor(server)
+        .signDsse(SIGN_REQUEST)
+        .catch((caught: unknown) => caught)) as SignerProblemError;
       const proof = String(server.requests[0].headers['dpop']);
 
       for (const secret of [TOKEN, proof, 'poe-value']) {
@@ -185,9 +232,17 @@ describe('SignerClient', () => {
     });
 
     it('reports an answer that is not a Signer problem as unexpected_response', async () => {
-      server = await LoopbackServer.start(() => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>bad gateway</html>' }));
+      server = await LoopbackServer.start(() => ({
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: '<html>bad gateway</html>',
+      }));
 
-      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({ code: 'unexpected_response', status: 502, auditId: undefined });
+      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({
+        code: 'unexpected_response',
+        status: 502,
+        auditId: undefined,
+      });
     });
   });
 
@@ -195,14 +250,19 @@ describe('SignerClient', () => {
     it('rejects with unexpected_response', async () => {
       server = await LoopbackServer.start(() => ({ status: 200, body: 'not json' }));
 
-      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({ code: 'unexpected_response', status: 200 });
+      await expect(clientFor(server).signDsse(SIGN_REQUEST)).rejects.toMatchObject({
+        code: 'unexpected_response',
+        status: 200,
+      });
     });
   });
 
   describe('when the server does not answer in time', () => {
     it('rejects with a SignerTransportError timeout', async () => {
       server = await LoopbackServer.start(() => 'hang');
-      const error = await clientFor(server, { timeoutMs: 150 }).signDsse(SIGN_REQUEST).catch((caught: unknown) => caught);
+      const error = await clientFor(server, { timeoutMs: 150 })
+        .signDsse(SIGN_REQUEST)
+        .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(SignerTransportError);
       expect(error).toMatchObject({ code: 'timeout' });
@@ -214,7 +274,10 @@ describe('SignerClient', () => {
       const closed = await LoopbackServer.start(() => SIGNED);
       await closed.close();
 
-      await expect(clientFor(closed).signDsse(SIGN_REQUEST)).rejects.toMatchObject({ name: 'SignerTransportError', code: 'network_error' });
+      await expect(clientFor(closed).signDsse(SIGN_REQUEST)).rejects.toMatchObject({
+        name: 'SignerTransportError',
+        code: 'network_error',
+      });
     });
   });
 

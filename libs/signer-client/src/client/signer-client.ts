@@ -78,7 +78,10 @@ export class SignerClient {
   }
 
   private async call<T>(input: CallInput): Promise<T> {
-    const token = typeof this.options.accessToken === 'string' ? this.options.accessToken : await this.options.accessToken();
+    const token =
+      typeof this.options.accessToken === 'string'
+        ? this.options.accessToken
+        : await this.options.accessToken();
     let answer = await this.attempt(input, token);
     const challenge = answer.status === 401 ? problemOf(answer) : undefined;
     if (challenge?.code === 'use_dpop_nonce' && this.options.dpopKey && answer.headers.get('dpop-nonce')) {
@@ -90,11 +93,19 @@ export class SignerClient {
   private async attempt(input: CallInput, token: string): Promise<HttpAnswer> {
     const htu = `${this.baseUrl}${input.path}`;
     const query = input.query ? `?${new URLSearchParams(input.query).toString()}` : '';
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...input.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...input.headers,
+    };
     const key = this.options.dpopKey;
     if (key) {
       headers['authorization'] = `DPoP ${token}`;
-      headers['dpop'] = await key.proof({ method: input.method, url: htu, accessToken: token, nonce: this.nonce });
+      headers['dpop'] = await key.proof({
+        method: input.method,
+        url: htu,
+        accessToken: token,
+        nonce: this.nonce,
+      });
     } else {
       headers['authorization'] = `Bearer ${token}`;
     }
@@ -120,7 +131,11 @@ export async function fetchSignerKeys(options: PublicEndpointOptions): Promise<S
   );
   const body = successBody<SignerKeysResponse>(answer);
   if (!Array.isArray(body.keys)) {
-    throw new SignerProblemError({ status: answer.status, code: 'unexpected_response', detail: 'GET /keys: expected a keys array' });
+    throw new SignerProblemError({
+      status: answer.status,
+      code: 'unexpected_response',
+      detail: 'GET /keys: expected a keys array',
+    });
   }
   return body;
 }

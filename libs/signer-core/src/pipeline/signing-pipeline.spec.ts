@@ -26,8 +26,22 @@ const token: VerifiedOpTok = {
   confirmation: { jkt: 'k' },
   tokenHash: 'h',
 };
-const claims: EntitlementClaims = { active: true, revoked: false, licenseId: 'lic', tenant: 't', plan: 'pro', expiresAt: 2_000_000_000 };
-const trusted: ReleaseVerdict = { digest: DIGEST, trusted: true, source: 'oci-layout', signatures: [], release: { version: '1.0.0' }, reason: null };
+const claims: EntitlementClaims = {
+  active: true,
+  revoked: false,
+  licenseId: 'lic',
+  tenant: 't',
+  plan: 'pro',
+  expiresAt: 2_000_000_000,
+};
+const trusted: ReleaseVerdict = {
+  digest: DIGEST,
+  trusted: true,
+  source: 'oci-layout',
+  signatures: [],
+  release: { version: '1.0.0' },
+  reason: null,
+};
 
 class RecordingLease implements QuotaLease {
   readonly qpsRemaining = 9;
@@ -53,7 +67,11 @@ function setup(overrides: Partial<SigningPipelineOptions> = {}, signer?: Partial
     algorithm: 'ES256',
     sign: async (data) => {
       calls.push('sign');
-      return { signature: sign('sha256', data, privateKey), dsseKeyId: 'default', identity: { keyId: 'default' } };
+      return {
+        signature: sign('sha256', data, privateKey),
+        dsseKeyId: 'default',
+        identity: { keyId: 'default' },
+      };
     },
     describe: async () => ({ keyId: 'default', algorithm: 'ES256', publicKeyPem: '' }),
     ...signer,
@@ -100,11 +118,20 @@ function setup(overrides: Partial<SigningPipelineOptions> = {}, signer?: Partial
     bundles: { encode: () => ({ mediaType: 'bundle' }) },
     audit,
     clock: { now: () => new Date('2030-01-01T00:00:00Z') },
-    policy: { requiredScope: 'signer.sign', allowedPredicates: ['p/1'], plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 100000, dailyCap: 100 } }, defaultMode: 'kms' },
+    policy: {
+      requiredScope: 'signer.sign',
+      allowedPredicates: ['p/1'],
+      plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 100000, dailyCap: 100 } },
+      defaultMode: 'kms',
+    },
     ...overrides,
   });
   const invoke = () =>
-    pipeline.sign({ correlationId: 'c', body, credentials: { authorization: 'DPoP abc', dpopProof: 'p', method: 'POST', htu: 'http://x/y' } });
+    pipeline.sign({
+      correlationId: 'c',
+      body,
+      credentials: { authorization: 'DPoP abc', dpopProof: 'p', method: 'POST', htu: 'http://x/y' },
+    });
   return { pipeline, invoke, calls, audits, lease };
 }
 
@@ -135,15 +162,24 @@ describe('SigningPipeline', () => {
 
   describe('when signing fails after the quota slot was reserved', () => {
     it('releases the slot as failed, audits the refusal and answers its code', async () => {
-      const { invoke, audits, lease } = setup({}, {
-        sign: async () => {
-          throw new SignerError('upstream_unavailable', 'kms down', { upstream: 'kms' });
+      const { invoke, audits, lease } = setup(
+        {},
+        {
+          sign: async () => {
+            throw new SignerError('upstream_unavailable', 'kms down', { upstream: 'kms' });
+          },
         },
+      );
+      await expect(invoke()).rejects.toMatchObject({
+        code: 'upstream_unavailable',
+        auditId: expect.any(String),
       });
-      await expect(invoke()).rejects.toMatchObject({ code: 'upstream_unavailable', auditId: expect.any(String) });
       expect(lease.releases).toEqual(['failed']);
       expect(audits).toHaveLength(1);
-      expect(audits[0]).toMatchObject({ outcome: 'upstream_unavailable', gates: { quota: 'pass', sign: 'upstream_unavailable' } });
+      expect(audits[0]).toMatchObject({
+        outcome: 'upstream_unavailable',
+        gates: { quota: 'pass', sign: 'upstream_unavailable' },
+      });
     });
   });
 
@@ -163,12 +199,15 @@ describe('SigningPipeline', () => {
 
   describe('when an unexpected error escapes a port', () => {
     it('becomes internal_error with the cause kept, audited', async () => {
-      const { invoke, audits } = setup({}, {
-        sign: async () => {
-          throw new TypeError('boom');
+      const { invoke, audits } = setup(
+        {},
+        {
+          sign: async () => {
+            throw new TypeError('boom');
+          },
         },
-      });
-      const error = await invoke().catch((e: unknown) => e as SignerError);
+      );
+      const error = (await invoke().catch((e: unknown) => e)) as SignerError;
       expect(error).toMatchObject({ code: 'internal_error' });
       expect((error.cause as Error).message).toBe('boom');
       expect(audits[0].outcome).toBe('internal_error');
@@ -184,10 +223,17 @@ describe('SigningPipeline', () => {
       expect(calls).not.toContain('quota');
       expect(calls).not.toContain('sign');
       expect(lease.releases).toEqual([]);
-      expect(audits[0]).toMatchObject({ outcome: 'release_untrusted', tenant: 't', licenseId: 'lic', gates: { release: 'release_untrusted' } });
+      expect(audits[0]).toMatchObject({
+        outcome: 'release_untrusted',
+        tenant: 't',
+        licenseId: 'lic',
+        gates: { release: 'release_untrusted' },
+      });
     });
     it('refuses a PoE for another tenant with tenant_mismatch before release integrity', async () => {
-      const { invoke, calls } = setup({ entitlements: { verify: async () => ({ ...claims, tenant: 'other' }) } });
+      const { invoke, calls } = setup({
+        entitlements: { verify: async () => ({ ...claims, tenant: 'other' }) },
+      });
       await expect(invoke()).rejects.toMatchObject({ code: 'tenant_mismatch' });
       expect(calls).not.toContain('release');
     });
@@ -198,9 +244,18 @@ describe('SigningPipeline', () => {
         { verify: async () => ({ kind: 'dpop', thumbprint: 'k' }) },
         'signer.sign',
       );
-      Object.assign(pipeline, { options: { ...(pipeline as unknown as { options: SigningPipelineOptions }).options, authenticator: narrow } });
+      Object.assign(pipeline, {
+        options: {
+          ...(pipeline as unknown as { options: SigningPipelineOptions }).options,
+          authenticator: narrow,
+        },
+      });
       await expect(
-        pipeline.sign({ correlationId: 'c', body, credentials: { authorization: 'DPoP abc', method: 'POST', htu: 'http://x/y' } }),
+        pipeline.sign({
+          correlationId: 'c',
+          body,
+          credentials: { authorization: 'DPoP abc', method: 'POST', htu: 'http://x/y' },
+        }),
       ).rejects.toMatchObject({ code: 'insufficient_scope' });
       expect(calls).not.toContain('poe');
     });

@@ -17,8 +17,18 @@ describe('DpopProofVerifier', () => {
   let token: VerifiedOpTok;
 
   const verifier = (nonce: NonceMode = 'optional') =>
-    new DpopProofVerifier({ algorithms: ['ES256', 'EdDSA'], clockSkewSeconds: 30, nonce, nonces, replay, clock });
-  const credentials = (proof: string | undefined, overrides: Partial<PresentedCredentials> = {}): PresentedCredentials => ({
+    new DpopProofVerifier({
+      algorithms: ['ES256', 'EdDSA'],
+      clockSkewSeconds: 30,
+      nonce,
+      nonces,
+      replay,
+      clock,
+    });
+  const credentials = (
+    proof: string | undefined,
+    overrides: Partial<PresentedCredentials> = {},
+  ): PresentedCredentials => ({
     scheme: 'DPoP',
     token: TOKEN,
     dpopProof: proof,
@@ -54,45 +64,65 @@ describe('DpopProofVerifier', () => {
     });
     it('accepts a nonce the server issued', async () => {
       const nonce = await nonces.issue();
-      await expect(verifier('required').verify(token, credentials(await proof({ nonce })))).resolves.toBe(key.thumbprint);
+      await expect(verifier('required').verify(token, credentials(await proof({ nonce })))).resolves.toBe(
+        key.thumbprint,
+      );
     });
   });
 
   describe('when the proof is not acceptable', () => {
-    const refused = async (p: string, overrides: Partial<PresentedCredentials> = {}, mode: NonceMode = 'optional') =>
-      expect(verifier(mode).verify(token, credentials(p, overrides))).rejects.toMatchObject({ code: 'invalid_dpop_proof' });
+    const expectRefused = async (
+      p: string,
+      overrides: Partial<PresentedCredentials> = {},
+      mode: NonceMode = 'optional',
+    ) =>
+      expect(verifier(mode).verify(token, credentials(p, overrides))).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+      });
 
     it('refuses a missing proof', async () => {
-      await expect(verifier().verify(token, credentials(undefined))).rejects.toMatchObject({ code: 'invalid_dpop_proof' });
+      await expect(verifier().verify(token, credentials(undefined))).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+      });
     });
-    it('refuses htm mismatch', async () => refused(await proof({ method: 'GET' })));
-    it('refuses htu for another path', async () => refused(await proof({ url: 'https://signer.example:8443/api/v1/signer/keys' })));
-    it('refuses htu for another host', async () => refused(await proof({ url: 'https://evil.example:8443/api/v1/signer/sign/dsse' })));
-    it('refuses iat too old', async () => refused(await proof({ iat: NOW - 31 })));
-    it('refuses iat too new', async () => refused(await proof({ iat: NOW + 31 })));
-    it('refuses a missing ath', async () => refused(await key.proof({ method: 'POST', url: URL_, iat: NOW })));
-    it('refuses ath for another token', async () => refused(await key.proof({ method: 'POST', url: URL_, iat: NOW, accessToken: 'other' })));
+    it('refuses htm mismatch', async () => expectRefused(await proof({ method: 'GET' })));
+    it('refuses htu for another path', async () =>
+      expectRefused(await proof({ url: 'https://signer.example:8443/api/v1/signer/keys' })));
+    it('refuses htu for another host', async () =>
+      expectRefused(await proof({ url: 'https://evil.example:8443/api/v1/signer/sign/dsse' })));
+    it('refuses iat too old', async () => expectRefused(await proof({ iat: NOW - 31 })));
+    it('refuses iat too new', async () => expectRefused(await proof({ iat: NOW + 31 })));
+    it('refuses a missing ath', async () =>
+      expectRefused(await key.proof({ method: 'POST', url: URL_, iat: NOW })));
+    it('refuses ath for another token', async () =>
+      expectRefused(await key.proof({ method: 'POST', url: URL_, iat: NOW, accessToken: 'other' })));
     it('refuses a key other than cnf.jkt', async () => {
       const other = await DpopKey.generate();
-      await refused(await other.proof({ method: 'POST', url: URL_, accessToken: TOKEN, iat: NOW }));
+      await expectRefused(await other.proof({ method: 'POST', url: URL_, accessToken: TOKEN, iat: NOW }));
     });
     it('refuses a replayed jti and burns nothing on refusal', async () => {
       const p = await proof({ jti: 'fixed-jti-0001' });
       await expect(verifier().verify(token, credentials(p))).resolves.toBe(key.thumbprint);
-      await refused(p);
+      await expectRefused(p);
     });
     it('refuses a refused proof without consuming its jti', async () => {
       const bad = await proof({ jti: 'jti-kept-000', method: 'GET' });
-      await refused(bad);
+      await expectRefused(bad);
       expect(replay.seen.size).toBe(0);
     });
     it('refuses wrong typ', async () => {
       const { privateKey, publicKey } = await generateKeyPair('ES256');
       const jwk = await exportJWK(publicKey);
-      const p = await new SignJWT({ htm: 'POST', htu: URL_, iat: NOW, jti: 'abcdefgh12', ath: createHash('sha256').update(TOKEN).digest('base64url') })
+      const p = await new SignJWT({
+        htm: 'POST',
+        htu: URL_,
+        iat: NOW,
+        jti: 'abcdefgh12',
+        ath: createHash('sha256').update(TOKEN).digest('base64url'),
+      })
         .setProtectedHeader({ typ: 'JWT', alg: 'ES256', jwk })
         .sign(privateKey);
-      await refused(p);
+      await expectRefused(p);
     });
     it('refuses a header jwk carrying a private key', async () => {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -100,19 +130,19 @@ describe('DpopProofVerifier', () => {
       const p = await new SignJWT({ htm: 'POST', htu: URL_, iat: NOW, jti: 'abcdefgh13' })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
         .sign(privateKey);
-      await refused(p);
+      await expectRefused(p);
     });
     it('refuses an alg outside the allow-list', async () => {
       const { privateKey, publicKey } = await generateKeyPair('ES384');
       const p = await new SignJWT({ htm: 'POST', htu: URL_, iat: NOW, jti: 'abcdefgh14' })
         .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES384', jwk: await exportJWK(publicKey) })
         .sign(privateKey);
-      await refused(p);
+      await expectRefused(p);
     });
     it('refuses garbage and several proofs in one header', async () => {
-      await refused('garbage');
+      await expectRefused('garbage');
       const p = await proof();
-      await refused(`${p}, ${p}`);
+      await expectRefused(`${p}, ${p}`);
     });
   });
 
@@ -125,7 +155,9 @@ describe('DpopProofVerifier', () => {
       expect(nonces.issued).toHaveLength(1);
     });
     it('answers use_dpop_nonce for a nonce from nowhere', async () => {
-      await expect(verifier('required').verify(token, credentials(await proof({ nonce: 'made-up-nonce-1234' })))).rejects.toMatchObject({
+      await expect(
+        verifier('required').verify(token, credentials(await proof({ nonce: 'made-up-nonce-1234' }))),
+      ).rejects.toMatchObject({
         code: 'use_dpop_nonce',
       });
     });

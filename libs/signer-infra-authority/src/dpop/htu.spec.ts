@@ -13,8 +13,11 @@ describe('normalizeHtu', () => {
   });
 
   describe('when given something that is not an http(s) URL', () => {
-    it.each([['ftp://a/x'], ['/relative'], ['https://user:pw@a.example/x'], ['not a url']])('returns null for %s', (input) => {
-      expect(normalizeHtu(input)).toBeNull();
-    });
+    it.each([['ftp://a/x'], ['/relative'], ['https://user:pw@a.example/x'], ['not a url']])(
+      'returns null for %s',
+      (input) => {
+        expect(normalizeHtu(input)).toBeNull();
+      },
+    );
   });
 });

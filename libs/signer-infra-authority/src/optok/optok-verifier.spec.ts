@@ -22,20 +22,28 @@ describe('OpTokVerifier', () => {
     });
   });
 
-  const mint = (claims: Parameters<DevAuthority['mint']>[0] = {}) => authority.mint({ now: NOW, jkt: 'thumb', ...claims });
+  const mint = (claims: Parameters<DevAuthority['mint']>[0] = {}) =>
+    authority.mint({ now: NOW, jkt: 'thumb', ...claims });
 
   describe('when the token is valid', () => {
     it('returns the caller identity and binding without the raw token', async () => {
       const token = await mint({ tenant: 't1', installation: 'i1', scope: 'signer.sign other' });
       const verified = await verifier.verify(token);
-      expect(verified).toMatchObject({ tenant: 't1', installation: 'i1', scopes: ['signer.sign', 'other'], confirmation: { jkt: 'thumb' } });
+      expect(verified).toMatchObject({
+        tenant: 't1',
+        installation: 'i1',
+        scopes: ['signer.sign', 'other'],
+        confirmation: { jkt: 'thumb' },
+      });
       expect(JSON.stringify(verified)).not.toContain(token);
     });
     it('accepts a multi-audience token that includes signer', async () => {
       await expect(verifier.verify(await mint({ audience: ['other', 'signer'] }))).resolves.toBeDefined();
     });
     it('accepts exp within the clock skew', async () => {
-      await expect(verifier.verify(await mint({ now: NOW - 320, lifetimeSeconds: 300 }))).resolves.toBeDefined();
+      await expect(
+        verifier.verify(await mint({ now: NOW - 320, lifetimeSeconds: 300 })),
+      ).resolves.toBeDefined();
     });
   });
 
@@ -51,11 +59,16 @@ describe('OpTokVerifier', () => {
       ['tid not a string', { extra: { tid: 42 } }],
       ['scope not a string', { extra: { scope: ['signer.sign'] } }],
     ])('refuses %s with invalid_token', async (_name, claims) => {
-      await expect(verifier.verify(await mint(claims))).rejects.toMatchObject({ name: 'SignerError', code: 'invalid_token' });
+      await expect(verifier.verify(await mint(claims))).rejects.toMatchObject({
+        name: 'SignerError',
+        code: 'invalid_token',
+      });
     });
     it('refuses a token signed by another authority', async () => {
       const rogue = await DevAuthority.create();
-      await expect(verifier.verify(await rogue.mint({ now: NOW }))).rejects.toMatchObject({ code: 'invalid_token' });
+      await expect(verifier.verify(await rogue.mint({ now: NOW }))).rejects.toMatchObject({
+        code: 'invalid_token',
+      });
     });
     it('refuses garbage', async () => {
       await expect(verifier.verify('not.a.jwt')).rejects.toMatchObject({ code: 'invalid_token' });

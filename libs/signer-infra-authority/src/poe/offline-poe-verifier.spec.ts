@@ -11,13 +11,24 @@ describe('OfflinePoeVerifier', () => {
 
   beforeAll(async () => {
     licensing = await DevLicensing.create();
-    verifier = new OfflinePoeVerifier({ getKey: createLocalJWKSet(licensing.jwks()), clock: new ManualClock(NOW * 1000), clockSkewSeconds: 30 });
+    verifier = new OfflinePoeVerifier({
+      getKey: createLocalJWKSet(licensing.jwks()),
+      clock: new ManualClock(NOW * 1000),
+      clockSkewSeconds: 30,
+    });
   });
 
   describe('when the PoE is signed by Licensing', () => {
     it('maps the contract claims', async () => {
       const poe = await licensing.mintPoe(
-        { tenant: 't', installation: 'i', plan: 'pro', valid_release_year: 2026, max_version: '2.0.0', limits: { qps: 5 } },
+        {
+          tenant: 't',
+          installation: 'i',
+          plan: 'pro',
+          valid_release_year: 2026,
+          max_version: '2.0.0',
+          limits: { qps: 5 },
+        },
         { now: NOW },
       );
       await expect(verifier.verify({ format: 'jwt', value: poe })).resolves.toEqual({
@@ -48,20 +59,28 @@ describe('OfflinePoeVerifier', () => {
       ['limits not an object', { limits: 'many' as unknown as Record<string, number> }],
     ])('refuses %s with entitlement_denied', async (_name, claims) => {
       const poe = await licensing.mintPoe(claims, { now: NOW });
-      await expect(verifier.verify({ format: 'jwt', value: poe })).rejects.toMatchObject({ code: 'entitlement_denied' });
+      await expect(verifier.verify({ format: 'jwt', value: poe })).rejects.toMatchObject({
+        code: 'entitlement_denied',
+      });
     });
     it('refuses an expired PoE', async () => {
       const poe = await licensing.mintPoe({}, { now: NOW - 1000, lifetimeSeconds: 100 });
-      await expect(verifier.verify({ format: 'jwt', value: poe })).rejects.toMatchObject({ code: 'entitlement_denied' });
+      await expect(verifier.verify({ format: 'jwt', value: poe })).rejects.toMatchObject({
+        code: 'entitlement_denied',
+      });
     });
     it('refuses a PoE from another issuer key', async () => {
       const rogue = await DevLicensing.create();
-      await expect(verifier.verify({ format: 'jwt', value: await rogue.mintPoe({}, { now: NOW }) })).rejects.toMatchObject({
+      await expect(
+        verifier.verify({ format: 'jwt', value: await rogue.mintPoe({}, { now: NOW }) }),
+      ).rejects.toMatchObject({
         code: 'entitlement_denied',
       });
     });
     it('refuses an mTLS PoE offline', async () => {
-      await expect(verifier.verify({ format: 'mtls', clientCertificate: Buffer.from('x') })).rejects.toMatchObject({ code: 'entitlement_denied' });
+      await expect(
+        verifier.verify({ format: 'mtls', clientCertificate: Buffer.from('x') }),
+      ).rejects.toMatchObject({ code: 'entitlement_denied' });
     });
   });
 });
