@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureServices } from './services.mjs';
 
 const root = join(import.meta.dirname, '..');
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
@@ -15,6 +16,8 @@ function run(label, command, args) {
   const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
   return result.status === 0;
 }
+
+await ensureServices();
 
 const nx = join(root, 'node_modules', '.bin', 'nx');
 const steps = [

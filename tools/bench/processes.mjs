@@ -89,3 +89,16 @@ export function cpuSeconds(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
+
+/** Busy CPU seconds per core (all processes) from /proc/stat; `all` is the sum over cores. */
+export function coreBusySeconds() {
+  const busy = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d*) (.*)$/.exec(line);
+    if (!match) continue;
+    const [user, nice, system, , , irq, softirq, steal] = match[2].trim().split(/\s+/).map(Number);
+    busy[match[1] === '' ? 'all' : match[1]] =
+      (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
+  }
+  return busy;
+}

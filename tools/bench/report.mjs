@@ -1,6 +1,8 @@
 // The bench's printed table (the same figures are in tmp/bench/latest.json).
 const int = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+/** Share of a core taken by other processes above which a run is flagged as contaminated. */
+const NOISY = 0.1;
 const pct = (value) => `${Math.round(value * 100)} %`;
 
 export function printReport(r) {
@@ -51,6 +53,14 @@ export function printReport(r) {
         `(${int(audit.acknowledged)}), ${audit.unacknowledged} more were in flight when a run stopped`,
       `  load generator: ${pct(signer.generatorCpu)} of its core (signer run), ${pct(floorA.generatorCpu)} (no-op run); ` +
         `proofs pre-generated: ${int(signer.proofs.poolSize)} (${signer.proofs.madeInWindow} made inside the window)`,
+      `  other processes: ${pct(signer.serviceCoreForeign ?? signer.foreignCpu)} of the service core during the signer run, ` +
+        `${pct(floorA.serviceCoreForeign ?? floorA.foreignCpu)} during the no-op run` +
+        (Math.max(
+          signer.serviceCoreForeign ?? signer.foreignCpu,
+          floorA.serviceCoreForeign ?? floorA.foreignCpu,
+        ) > NOISY
+          ? ' — the machine was busy; rerun when it is quiet'
+          : ''),
       '',
     ].join('\n'),
   );

@@ -7,6 +7,7 @@ import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
 import {
+  coreBusySeconds,
   cpuSeconds,
   freePort,
   pinningAvailable,
@@ -56,28 +57,42 @@ const loadCpu = settings.pinned ? LOAD_CPU : undefined;
 const loadTimeoutMs = (seconds) => (seconds + 120) * 1000;
 const failures = [];
 
-/** One load run from the generator process; also samples the server's CPU over the window. */
+/**
+ * One load run from the generator process. Also samples, over the window, the server's CPU and
+ * every core's busy time, so CPU used by other processes on this machine shows in the figures.
+ */
 async function drive(job, serverPid) {
-  let cpuStart;
-  let wallStart;
+  let start;
+  const sample = () => ({
+    server: cpuSeconds(serverPid),
+    cores: coreBusySeconds(),
+    wall: performance.now() / 1000,
+  });
   const result = await runJob({
     script: join(import.meta.dirname, 'load.mjs'),
     job,
     cpu: loadCpu,
     timeoutMs: loadTimeoutMs(job.seconds),
     onStarted: () => {
-      cpuStart = cpuSeconds(serverPid);
-      wallStart = performance.now();
+      start = sample();
     },
   });
-  const serverCpuSeconds = cpuSeconds(serverPid) - cpuStart;
-  const wall = (performance.now() - wallStart) / 1000;
+  const end = sample();
+  const wall = end.wall - start.wall;
+  const server = end.server - start.server;
+  const generator = result.generatorCpu * wall;
+  const busy = (core) => end.cores[core] - start.cores[core];
   const { auditIds, ...summary } = result;
   return {
     ...summary,
     rps: result.ok2xx / result.seconds,
-    serverCpu: serverCpuSeconds / wall,
-    serverCpuMsPerRequest: (serverCpuSeconds * 1000) / Math.max(1, result.requests),
+    serverCpu: server / wall,
+    serverCpuMsPerRequest: (server * 1000) / Math.max(1, result.requests),
+    // Cores' busy time not spent by the server or the generator: other processes (and this one).
+    foreignCpu: Math.max(0, busy('all') - server - generator) / wall,
+    ...(serviceCpu === undefined
+      ? {}
+      : { serviceCoreForeign: Math.max(0, busy(String(serviceCpu)) - server) / wall }),
     auditIds,
   };
 }

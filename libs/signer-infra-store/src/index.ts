@@ -4,3 +4,7 @@ export * from './memory/memory-nonce-store';
 export * from './memory/memory-quota-gate';
 export * from './file/file-audit-sink';
 export { MAX_AUDIT_LINE_BYTES, readAuditFile, verifyAuditFile } from './file/audit-file';
+export * from './redis/redis-connection';
+export * from './redis/redis-ttl-cache';
+export * from './redis/redis-replay-cache';
+export * from './redis/redis-nonce-store';

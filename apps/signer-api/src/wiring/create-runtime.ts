@@ -1,35 +1,26 @@
 import {
-  CachingEntitlementVerifier,
-  CachingReleaseVerifier,
-  CallerAuthenticator,
   ReferrersCheck,
   SigningPipeline,
   systemClock,
   type AuditSink,
-  type CachedEntitlement,
   type Clock,
   type KeySignerRegistry,
-  type ReleaseVerdict,
 } from '@signer/core';
-import {
-  DpopProofVerifier,
-  loadJwksFile,
-  OfflinePoeVerifier,
-  OpTokVerifier,
-  TokenBindingVerifier,
-} from '@signer/infra-authority';
 import { SigstoreDsseBundleEncoder } from '@signer/infra-kms';
-import { loadTrustedKeys, OciLayoutReleaseVerifier } from '@signer/infra-oci';
-import { MemoryNonceStore, MemoryQuotaGate, MemoryReplayCache, MemoryTtlCache } from '@signer/infra-store';
 import type { SignerConfig } from '../config/config-schema';
 import { publicBaseUrl } from '../config/consistency';
 import { AjvSignRequestSchema } from '../http/sign-request.schema';
 import { SignerMetrics } from '../observability/metrics';
 import { createAuditSink } from './audit';
+import { createAuthenticator } from './authority';
+import { createEntitlements } from './entitlements';
 import { createKeySigners } from './key-signers';
+import { createQuotas } from './quotas';
 import { readinessChecks, type ReadinessCheck } from './readiness';
+import { createReleases } from './releases';
+import { createSharedState } from './shared-state';
 
-/** Everything the HTTP layer needs, assembled from config. The one place backends are chosen. */
+/** Everything the HTTP layer needs, assembled from config. Backends are chosen in ./wiring only. */
 export interface SignerRuntime {
   config: SignerConfig;
   publicBaseUrl: string;
@@ -53,89 +44,29 @@ export async function createRuntime(
 ): Promise<SignerRuntime> {
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new SignerMetrics();
-  const { authority, licensing, releaseIntegrity } = config;
-
-  const authorityKeys = await loadJwksFile(authority.jwksFile as string);
-  const tokens = new OpTokVerifier({
-    getKey: authorityKeys.getKey,
-    issuer: authority.issuer,
-    audience: authority.audience,
-    algorithms: authority.allowedAlgorithms,
-    clockSkewSeconds: authority.clockSkewSeconds,
-    clock,
-  });
-  const dpop = new DpopProofVerifier({
-    algorithms: authority.allowedAlgorithms.flatMap((alg) =>
-      alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg],
-    ),
-    clockSkewSeconds: authority.clockSkewSeconds,
-    nonce: authority.dpop.nonce,
-    nonces: new MemoryNonceStore({ ttlSeconds: authority.dpop.nonceTtlSeconds, clock }),
-    replay: new MemoryReplayCache({ clock }),
-    clock,
-  });
-  const authenticator = new CallerAuthenticator(
-    tokens,
-    new TokenBindingVerifier({ senderConstraint: authority.senderConstraint, dpop }),
-    authority.requiredScope,
-  );
-
-  const licensingKeys = await loadJwksFile(licensing.offlineJwksFile as string);
-  const entitlements = new CachingEntitlementVerifier({
-    inner: new OfflinePoeVerifier({
-      getKey: licensingKeys.getKey,
-      clock,
-      clockSkewSeconds: authority.clockSkewSeconds,
-    }),
-    cache: new MemoryTtlCache<CachedEntitlement>({ clock }),
-    clock,
-    cacheTtlSeconds: licensing.cacheTtlSeconds,
-    negativeCacheTtlSeconds: licensing.negativeCacheTtlSeconds,
-    onCacheHit: () => metrics.cacheHits.inc({ cache: 'poe' }),
-  });
-
-  const layoutVerifier = new OciLayoutReleaseVerifier({
-    layoutPath: releaseIntegrity.ociLayoutPath as string,
-    trustedKeys: await loadTrustedKeys(releaseIntegrity.trustedKeysFiles),
-  });
-  const releases = new CachingReleaseVerifier({
-    inner: {
-      verify: async (digest) => {
-        const verdict = await layoutVerifier.verify(digest);
-        metrics.releaseVerdicts.inc({
-          result: verdict.trusted ? 'trusted' : (verdict.reason ?? 'untrusted'),
-          source: verdict.source,
-        });
-        return verdict;
-      },
-    },
-    cache: new MemoryTtlCache<ReleaseVerdict>({ clock }),
-    cacheTtlSeconds: releaseIntegrity.cacheTtlSeconds,
-    negativeCacheTtlSeconds: releaseIntegrity.negativeCacheTtlSeconds,
-    onCacheHit: () => metrics.cacheHits.inc({ cache: 'release' }),
-  });
-
+  const state = await createSharedState(config, clock);
+  const authenticator = await createAuthenticator(config, state, clock);
+  const releases = await createReleases(config, state, metrics);
   const signers = await createKeySigners(config);
   const audit = overrides.audit ?? (await createAuditSink(config));
   const pipeline = new SigningPipeline({
     schema: new AjvSignRequestSchema(),
     authenticator,
-    entitlements,
+    entitlements: await createEntitlements(config, state, clock, metrics),
     releases,
-    quotas: new MemoryQuotaGate({ clock }),
+    quotas: await createQuotas(config, state, clock),
     signers,
     bundles: new SigstoreDsseBundleEncoder(),
     audit,
     clock,
     observer: metrics,
     policy: {
-      requiredScope: authority.requiredScope,
+      requiredScope: config.authority.requiredScope,
       allowedPredicates: config.predicates.allowed,
       plans: config.quotas.plans,
       defaultMode: config.signing.defaultMode,
     },
   });
-
   return {
     config,
     publicBaseUrl: publicBaseUrl(config),
@@ -143,7 +74,10 @@ export async function createRuntime(
     referrers: new ReferrersCheck(authenticator, releases, audit),
     signers,
     metrics,
-    readiness: readinessChecks(config),
-    close: () => audit.close(),
+    readiness: readinessChecks(config, state),
+    close: async () => {
+      await audit.close();
+      await state.close();
+    },
   };
 }

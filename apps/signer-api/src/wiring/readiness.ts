@@ -1,6 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SignerConfig } from '../config/config-schema';
+import type { SharedState } from './shared-state';
 
 export interface ReadinessCheck {
   name: string;
@@ -10,8 +11,10 @@ export interface ReadinessCheck {
 const readable = (path: string) => access(path, constants.R_OK);
 
 /** `/readyz`: every configured dependency must answer (contract §2.3). */
-export function readinessChecks(config: SignerConfig): ReadinessCheck[] {
+export function readinessChecks(config: SignerConfig, state: SharedState): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
+  const redis = state.redis;
+  if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
   const layout = config.releaseIntegrity.ociLayoutPath;
   if (layout) checks.push({ name: 'release-layout', check: () => readable(join(layout, 'index.json')) });
   if (config.audit.filePath) {

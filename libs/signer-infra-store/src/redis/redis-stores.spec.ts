@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { RedisConnection } from './redis-connection';
+import { RedisNonceStore } from './redis-nonce-store';
+import { RedisReplayCache } from './redis-replay-cache';
+import { RedisTtlCache } from './redis-ttl-cache';
+
+const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+describe('Redis stores (real Redis)', () => {
+  // A unique prefix per run so parallel runs and replicas never see each other's keys.
+  const prefix = `signer-test:${randomUUID()}:`;
+  let a: RedisConnection;
+  let b: RedisConnection;
+
+  beforeAll(async () => {
+    a = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+    b = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+    await Promise.all([a.connect(), b.connect()]);
+  });
+  afterAll(async () => {
+    const keys = await a.client.keys(`${prefix}*`);
+    if (keys.length) await a.client.del(...keys);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  describe('when two replicas share the replay cache', () => {
+    it('lets exactly one of many concurrent callers see a key first', async () => {
+      const caches = [new RedisReplayCache(a), new RedisReplayCache(b)];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => caches[i % 2].firstSeen('jti-1', 60)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('when a nonce is issued by one replica', () => {
+    it('is accepted by the other, and an unknown one is not', async () => {
+      const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
+      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60 });
+      await expect(other.isValid(nonce)).resolves.toBe(true);
+      await expect(other.isValid('AAAAAAAAAAAAAAAAAAAAAA')).resolves.toBe(false);
+    });
+  });
+
+  describe('when values are cached', () => {
+    it('round-trips JSON with a TTL and stores nothing for ttl <= 0', async () => {
+      const cache = new RedisTtlCache<{ n: number }>({ connection: a, name: 'poe' });
+      await cache.set('k', { n: 1 }, 30);
+      await cache.set('z', { n: 2 }, 0);
+      await expect(
+        new RedisTtlCache<{ n: number }>({ connection: b, name: 'poe' }).get('k'),
+      ).resolves.toEqual({ n: 1 });
+      await expect(cache.get('z')).resolves.toBeUndefined();
+      const ttl = await a.client.pttl(`${prefix}cache:poe:k`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30000);
+    });
+  });
+
+  describe('when Redis is unreachable', () => {
+    it('fails closed with upstream_unavailable', async () => {
+      const dead = new RedisConnection({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 200 });
+      await expect(dead.connect()).rejects.toBeDefined();
+      await expect(new RedisReplayCache(dead).firstSeen('x', 10)).rejects.toMatchObject({
+        code: 'upstream_unavailable',
+        upstream: 'redis',
+      });
+      await dead.close();
+    });
+  });
+});
