@@ -68,7 +68,13 @@ const TEST_CONSTRAINTS = [
     onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
   },
 ];
-const boundaries = (depConstraints) => ({ enforceBuildableLibDependency: false, allow: [], depConstraints });
+const boundaries = (depConstraints, allow = []) => ({
+  enforceBuildableLibDependency: false,
+  allow,
+  depConstraints,
+});
+// The CLI's end-to-end tests start the real API in-process; only tests may reach into the app.
+const TEST_ALLOW = ['../../signer-api/src/**'];
 
 export default [
   ...nx.configs['flat/base'],
@@ -97,7 +103,7 @@ export default [
   {
     // Tests may also use the caller-side client (independent verifiers) and the fakes.
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(TEST_CONSTRAINTS)] },
+    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(TEST_CONSTRAINTS, TEST_ALLOW)] },
   },
   {
     // The core is pure: no framework, SDK, network or filesystem.

@@ -1,7 +1,7 @@
 // Child-process plumbing for the bench: optional CPU pinning, bounded waits, IPC jobs, CPU time
 // read from /proc. Every wait has a deadline; every child started here is stopped by its pid.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
@@ -83,11 +83,40 @@ export async function waitUntil(what, check, { timeoutMs, child }) {
   throw new Error(`${what}: not ready within ${timeoutMs} ms`);
 }
 
+function statTimes(path) {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND,
+    system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND,
+  };
+}
+
 /** User + system CPU seconds a process (all its threads) has used so far. */
 export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  const { user, system } = statTimes(`/proc/${pid}/stat`);
+  return user + system;
+}
+
+/**
+ * CPU seconds of a process on its JS main thread and on its other threads (libuv's pool, where
+ * WebCrypto and fs calls run, and V8's GC/compiler helpers; Node 20 does not name them), split
+ * into user and system time.
+ */
+export function threadCpuSeconds(pid) {
+  const byKind = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const kind = tid === String(pid) ? 'main' : 'others';
+      const { user, system } = statTimes(`/proc/${pid}/task/${tid}/stat`);
+      byKind[kind] ??= { user: 0, system: 0 };
+      byKind[kind].user += user;
+      byKind[kind].system += system;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byKind;
 }
 
 /** Busy CPU seconds per core (all processes) from /proc/stat; `all` is the sum over cores. */

@@ -9,6 +9,7 @@ import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
 import {
   coreBusySeconds,
   cpuSeconds,
+  threadCpuSeconds,
   freePort,
   pinningAvailable,
   runJob,
@@ -65,6 +66,7 @@ async function drive(job, serverPid) {
   let start;
   const sample = () => ({
     server: cpuSeconds(serverPid),
+    threads: threadCpuSeconds(serverPid),
     cores: coreBusySeconds(),
     wall: performance.now() / 1000,
   });
@@ -88,6 +90,7 @@ async function drive(job, serverPid) {
     rps: result.ok2xx / result.seconds,
     serverCpu: server / wall,
     serverCpuMsPerRequest: (server * 1000) / Math.max(1, result.requests),
+    serverThreadsMsPerRequest: perRequest(start.threads, end.threads, result.requests),
     // Cores' busy time not spent by the server or the generator: other processes (and this one).
     foreignCpu: Math.max(0, busy('all') - server - generator) / wall,
     ...(serviceCpu === undefined
@@ -95,6 +98,17 @@ async function drive(job, serverPid) {
       : { serviceCoreForeign: Math.max(0, busy(String(serviceCpu)) - server) / wall }),
     auditIds,
   };
+}
+
+/** Per-request CPU ms by thread kind and user/system, from two {@link threadCpuSeconds} samples. */
+function perRequest(before, after, requests) {
+  const ms = (a, b) => Math.round(((a - (b ?? 0)) * 1e6) / Math.max(1, requests)) / 1000;
+  return Object.fromEntries(
+    Object.entries(after).map(([kind, t]) => [
+      kind,
+      { user: ms(t.user, before[kind]?.user), system: ms(t.system, before[kind]?.system) },
+    ]),
+  );
 }
 
 function requireClean(label, run) {
