@@ -297,6 +297,22 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
     });
   });
 
+  describe('when refusals happen around the quota gate', () => {
+    it('leaves no concurrency slot held: a one-slot licence still signs afterwards', async () => {
+      const poe = await harness.licensing.mintPoe({
+        tenant: harness.profile.tenant,
+        installation: harness.profile.installation,
+        license_id: 'lic-one-slot',
+        limits: { qps: 1000, burst: 1000, concurrency: 1 },
+      });
+      const body = (overrides: Record<string, unknown> = {}) => validBody(harness, { poe: { format: 'jwt', value: poe }, ...overrides });
+      expectProblem(await caller.sign(body({ predicateType: 'x' })), 422, 'predicate_unsupported');
+      expectProblem(await caller.sign(body({ options: { keyId: 'nope' } })), 400, 'invalid_request');
+      expectProblem(await caller.sign(body({ scannerImageDigest: `sha256:${'1'.repeat(64)}` })), 403, 'release_untrusted');
+      for (let i = 0; i < 3; i += 1) expect((await caller.sign(body())).statusCode).toBe(200);
+    });
+  });
+
   describe('when the plan limits are reached', () => {
     it('answers 429 plan_throttled with Retry-After, and releases every slot', async () => {
       const poe = await harness.licensing.mintPoe({
