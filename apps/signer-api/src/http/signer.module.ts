@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { SignerRuntime } from '../wiring/create-runtime';
 import { HealthController } from './health.controller';
 import { KeysController } from './keys.controller';
+import { OpenApiController } from './openapi.controller';
 import { ReferrersController } from './referrers.controller';
 import { SignController } from './sign.controller';
 import { SIGNER_RUNTIME } from './tokens';
@@ -11,7 +12,7 @@ export class SignerModule {
   static forRuntime(runtime: SignerRuntime): DynamicModule {
     return {
       module: SignerModule,
-      controllers: [SignController, ReferrersController, KeysController, HealthController],
+      controllers: [SignController, ReferrersController, KeysController, HealthController, OpenApiController],
       providers: [{ provide: SIGNER_RUNTIME, useValue: runtime }],
     };
   }

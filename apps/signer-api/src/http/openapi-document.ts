@@ -1,0 +1,220 @@
+import type { SignerErrorCode } from '@signer/core';
+import type { TSchema } from '@sinclair/typebox';
+import { ERROR_TABLE } from './error-table';
+import {
+  KeysResponseSchema,
+  ProblemSchema,
+  ReleaseVerdictSchema,
+  SignDsseResponseSchema,
+} from './response.schemas';
+import { SignDsseBodySchema } from './sign-request.schema';
+
+type Json = Record<string, unknown>;
+
+/** TypeBox schemas carry symbol keys; JSON keeps exactly the JSON Schema. */
+const plain = (schema: TSchema): Json => JSON.parse(JSON.stringify(schema)) as Json;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const header = (description: string, schema: Json = { type: 'string' }) => ({ description, schema });
+
+const CORRELATION = { 'X-Correlation-Id': { $ref: '#/components/headers/X-Correlation-Id' } };
+
+/** Problem responses for the given codes, grouped by HTTP status, each listing its possible codes. */
+function problems(codes: Array<SignerErrorCode | [SignerErrorCode, number]>): Json {
+  const byStatus = new Map<number, SignerErrorCode[]>();
+  for (const entry of codes) {
+    const [code, status] = Array.isArray(entry) ? entry : [entry, ERROR_TABLE[entry].status];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Json = {};
+  for (const [status, list] of [...byStatus.entries()].sort(([a], [b]) => a - b)) {
+    const headers: Json = { ...CORRELATION };
+    if (status === 401 || list.includes('insufficient_scope'))
+      headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
+    if (list.includes('use_dpop_nonce')) headers['DPoP-Nonce'] = { $ref: '#/components/headers/DPoP-Nonce' };
+    if (status === 429 || status === 503)
+      headers['Retry-After'] = { $ref: '#/components/headers/Retry-After' };
+    responses[String(status)] = {
+      description: list.map((code) => `\`${code}\`: ${ERROR_TABLE[code].detail}`).join('; '),
+      headers,
+      content: {
+        'application/problem+json': {
+          schema: { allOf: [ref('Problem'), { properties: { code: { enum: list } } }] },
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+const AUTH_CODES: SignerErrorCode[] = [
+  'invalid_token',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+  'insufficient_scope',
+];
+const SECURITY = [{ DPoP: [] }, { mTLS: [] }];
+const ok = (description: string, schema: Json, type = 'application/json') => ({
+  '200': { description, headers: CORRELATION, content: { [type]: { schema } } },
+});
+
+/** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
+export function buildOpenApiDocument(version: string): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Stella Ops Signer',
+      version,
+      description:
+        'Signs DSSE envelopes over in-toto statements after caller, entitlement, release-integrity and quota gates.',
+    },
+    servers: [{ url: 'http://127.0.0.1:8080', description: 'embedded profile' }],
+    paths: {
+      '/api/v1/signer/sign/dsse': {
+        post: {
+          operationId: 'signDsse',
+          summary: 'Sign an in-toto statement as a DSSE envelope',
+          security: SECURITY,
+          parameters: [
+            { $ref: '#/components/parameters/DPoP' },
+            { $ref: '#/components/parameters/IdempotencyKey' },
+            { $ref: '#/components/parameters/CorrelationId' },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('SignDsseRequest') } },
+          },
+          responses: {
+            ...ok(
+              'The signed bundle; returned only after its audit record is durable.',
+              ref('SignDsseResponse'),
+            ),
+            ...problems([
+              'invalid_request',
+              ...AUTH_CODES,
+              'tenant_mismatch',
+              'entitlement_denied',
+              'release_untrusted',
+              'idempotency_conflict',
+              'artifact_too_large',
+              ['invalid_request', 415],
+              'predicate_unsupported',
+              'plan_throttled',
+              'upstream_unavailable',
+              'internal_error',
+            ]),
+          },
+        },
+      },
+      '/api/v1/signer/verify/referrers': {
+        get: {
+          operationId: 'verifyReferrers',
+          summary: 'The release-integrity verdict for a scanner image digest, without signing',
+          security: SECURITY,
+          parameters: [
+            {
+              name: 'digest',
+              in: 'query',
+              required: true,
+              schema: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+            },
+            { $ref: '#/components/parameters/DPoP' },
+            { $ref: '#/components/parameters/CorrelationId' },
+          ],
+          responses: {
+            ...ok(
+              'Both verdicts answer 200: `trusted` with the evidence, or not trusted with a `reason`.',
+              ref('ReleaseVerdict'),
+            ),
+            ...problems(['invalid_request', ...AUTH_CODES, 'upstream_unavailable', 'internal_error']),
+          },
+        },
+      },
+      '/api/v1/signer/keys': {
+        get: {
+          operationId: 'keys',
+          summary: 'Public verification material in use',
+          responses: ok('Keys and the Fulcio chain', ref('KeysResponse')),
+        },
+      },
+      '/api/v1/signer/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          responses: ok('OpenAPI 3.1', { type: 'object' }),
+        },
+      },
+      '/healthz': {
+        get: { operationId: 'healthz', summary: 'Process alive', responses: ok('alive', { type: 'object' }) },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'readyz',
+          summary: 'Config loaded and every configured dependency reachable',
+          responses: {
+            ...ok('ready', { type: 'object' }),
+            '503': {
+              description: 'a dependency is unavailable',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          responses: ok('text exposition format', { type: 'string' }, 'text/plain'),
+        },
+      },
+    },
+    components: {
+      schemas: {
+        SignDsseRequest: plain(SignDsseBodySchema),
+        SignDsseResponse: plain(SignDsseResponseSchema),
+        ReleaseVerdict: plain(ReleaseVerdictSchema),
+        KeysResponse: plain(KeysResponseSchema),
+        Problem: plain(ProblemSchema),
+      },
+      parameters: {
+        DPoP: {
+          name: 'DPoP',
+          in: 'header',
+          required: false,
+          description: 'RFC 9449 proof JWT (DPoP-bound callers)',
+          schema: { type: 'string' },
+        },
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', maxLength: 128 },
+        },
+        CorrelationId: {
+          name: 'X-Correlation-Id',
+          in: 'header',
+          required: false,
+          description: 'Echoed when it matches the pattern; otherwise a UUID is generated',
+          schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+        },
+      },
+      headers: {
+        'X-Correlation-Id': header('The request correlation id (echoed or generated)'),
+        'DPoP-Nonce': header('A fresh server nonce to put in the next proof (RFC 9449 §8)'),
+        'WWW-Authenticate': header('RFC 6750 / RFC 9449 challenge naming the error'),
+        'Retry-After': header('Seconds to wait before retrying', { type: 'integer', minimum: 1 }),
+      },
+      securitySchemes: {
+        DPoP: {
+          type: 'http',
+          scheme: 'DPoP',
+          description: '`Authorization: DPoP <OpTok>` plus a `DPoP` proof header (RFC 9449)',
+        },
+        mTLS: {
+          type: 'mutualTLS',
+          description:
+            '`Authorization: Bearer <OpTok>` over TLS with the client certificate in `cnf.x5t#S256` (RFC 8705)',
+        },
+      },
+    },
+  };
+}
