@@ -5,6 +5,12 @@ import type { SignerRuntime } from '../wiring/create-runtime';
 import { callerCredentials, setOutcome } from './request-context';
 import { SIGNER_RUNTIME } from './tokens';
 
+/** The `Idempotency-Key` header; repeated headers are joined so they fail validation rather than pick one. */
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
 @Controller('api/v1/signer')
 export class SignController {
   constructor(@Inject(SIGNER_RUNTIME) private readonly runtime: SignerRuntime) {}
@@ -17,6 +23,7 @@ export class SignController {
       correlationId: String(request.id),
       body: request.body,
       credentials: callerCredentials(request, this.runtime.publicBaseUrl),
+      idempotencyKey: idempotencyKey(request),
     });
     setOutcome(request, { code: 'signed', auditId: response.auditId });
     return response;

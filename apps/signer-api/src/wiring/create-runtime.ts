@@ -1,4 +1,5 @@
 import {
+  IdempotencyGuard,
   ReferrersCheck,
   SigningPipeline,
   systemClock,
@@ -45,7 +46,12 @@ export async function createRuntime(
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new SignerMetrics();
   const state = await createSharedState(config, clock);
-  const authenticator = await createAuthenticator(config, state, clock);
+  const { authenticator, readiness: authorityReadiness } = await createAuthenticator(
+    config,
+    state,
+    clock,
+    metrics,
+  );
   const releases = await createReleases(config, state, metrics);
   const signers = await createKeySigners(config);
   const audit = overrides.audit ?? (await createAuditSink(config));
@@ -60,6 +66,7 @@ export async function createRuntime(
     audit,
     clock,
     observer: metrics,
+    idempotency: new IdempotencyGuard({ store: state.idempotency }),
     policy: {
       requiredScope: config.authority.requiredScope,
       allowedPredicates: config.predicates.allowed,
@@ -74,7 +81,7 @@ export async function createRuntime(
     referrers: new ReferrersCheck(authenticator, releases, audit),
     signers,
     metrics,
-    readiness: readinessChecks(config, state),
+    readiness: [...readinessChecks(config, state), ...authorityReadiness],
     close: async () => {
       await audit.close();
       await state.close();

@@ -1,9 +1,11 @@
-import type { Clock, NonceStore, ReplayCache, TtlCache } from '@signer/core';
+import type { Clock, IdempotencyStore, NonceStore, ReplayCache, TtlCache } from '@signer/core';
 import {
+  MemoryIdempotencyStore,
   MemoryNonceStore,
   MemoryReplayCache,
   MemoryTtlCache,
   RedisConnection,
+  RedisIdempotencyStore,
   RedisNonceStore,
   RedisReplayCache,
   RedisTtlCache,
@@ -19,6 +21,7 @@ export interface SharedState {
   cache<V>(name: string): TtlCache<V>;
   replay: ReplayCache;
   nonces(ttlSeconds: number): NonceStore;
+  idempotency: IdempotencyStore;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export async function createSharedState(config: SignerConfig, clock: Clock): Pro
       cache: <V>(name: string) => new RedisTtlCache<V>({ connection: redis, name }),
       replay: new RedisReplayCache(redis),
       nonces: (ttlSeconds) => new RedisNonceStore({ connection: redis, ttlSeconds }),
+      idempotency: new RedisIdempotencyStore(redis),
       close: () => redis.close(),
     };
   }
@@ -38,6 +42,7 @@ export async function createSharedState(config: SignerConfig, clock: Clock): Pro
     cache: <V>() => new MemoryTtlCache<V>({ clock }),
     replay: new MemoryReplayCache({ clock }),
     nonces: (ttlSeconds) => new MemoryNonceStore({ ttlSeconds, clock }),
+    idempotency: new MemoryIdempotencyStore({ clock }),
     close: async () => undefined,
   };
 }

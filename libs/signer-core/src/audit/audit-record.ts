@@ -30,6 +30,8 @@ export interface AuditRecord {
   /** SHA-256 hex of the canonical JSON of the returned bundle. */
   bundleSha256?: string;
   latencyMs: number;
+  /** For an idempotent retry: the auditId of the decision being replayed. */
+  replayOf?: string;
 }
 
 /** A record as stored: chained to its predecessor so that tampering is detectable. */

@@ -10,6 +10,7 @@ import type { Clock } from '../ports/clock';
 import type { EntitlementVerifier } from '../ports/entitlement-verifier';
 import type { KeySignerRegistry } from '../ports/key-signer-registry';
 import { noopObserver, type PipelineObserver } from '../ports/pipeline-observer';
+import type { StoredOutcome } from '../ports/idempotency-store';
 import type { QuotaGate, QuotaLease } from '../ports/quota-gate';
 import type { ReleaseVerifier } from '../ports/release-verifier';
 import type { RequestSchema } from '../ports/request-schema';
@@ -19,6 +20,7 @@ import { assertArtifactSize, assertPredicateAllowed, assertReleaseTrusted } from
 import { buildStatement, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
 import { CallerAuthenticator, type CallerCredentials } from './caller-authenticator';
 import { DecisionTrail } from './decision-trail';
+import { replayedError, type IdempotencyGuard, type IdempotencyTicket } from './idempotency-guard';
 
 export const SIGN_ROUTE = 'POST /api/v1/signer/sign/dsse';
 
@@ -40,6 +42,8 @@ export interface SigningPipelineOptions {
   audit: AuditSink;
   clock: Clock;
   policy: SigningPolicy;
+  /** `Idempotency-Key` handling; without it the header is refused rather than ignored. */
+  idempotency?: IdempotencyGuard;
   observer?: PipelineObserver;
 }
 
@@ -47,6 +51,13 @@ export interface SignInvocation {
   correlationId: string;
   body: unknown;
   credentials: CallerCredentials;
+  idempotencyKey?: string;
+}
+
+/** What a run reserved, so every exit path can give it back. */
+interface Reservations {
+  lease?: QuotaLease;
+  ticket?: IdempotencyTicket;
 }
 
 /**
@@ -69,18 +80,24 @@ export class SigningPipeline {
 
   async sign(invocation: SignInvocation): Promise<SignDsseResponse> {
     const trail = this.trail(invocation.correlationId, SIGN_ROUTE);
-    let lease: QuotaLease | undefined;
+    const reserved: Reservations = {};
     try {
-      const response = await this.run(invocation, trail, (reserved) => {
-        lease = reserved;
-      });
-      await lease?.release('signed');
+      const response = await this.run(invocation, trail, reserved);
+      // The signature is durable and audited: bookkeeping failures must not take it back
+      // (a lease that cannot be released expires; a lost idempotency record means a retry signs again).
+      await reserved.lease?.release('signed').catch(() => undefined);
+      await reserved.ticket?.succeed(response).catch(() => undefined);
       trail.observe();
       return response;
     } catch (thrown) {
       const error = toSignerError(thrown);
-      await lease?.release('failed');
-      await this.refuse(trail, error);
+      await reserved.lease?.release('failed').catch(() => undefined);
+      if (error.auditId) {
+        trail.observe(); // a replayed refusal, audited as a replay
+      } else {
+        await this.refuse(trail, error);
+        await reserved.ticket?.fail(error).catch(() => undefined);
+      }
       throw error;
     }
   }
@@ -96,10 +113,19 @@ export class SigningPipeline {
     trail.observe();
   }
 
+  /** Answers a retry with the first answer; the replay is itself audited, pointing at the original. */
+  private async replay(trail: DecisionTrail, outcome: StoredOutcome): Promise<SignDsseResponse> {
+    trail.record.replayOf = outcome.kind === 'signed' ? outcome.response.auditId : outcome.auditId;
+    const record = trail.finish(outcome.kind === 'signed' ? 'signed' : outcome.code);
+    await trail.gate('audit', () => this.options.audit.append(record));
+    if (outcome.kind === 'signed') return outcome.response;
+    throw replayedError(outcome);
+  }
+
   private async run(
     invocation: SignInvocation,
     trail: DecisionTrail,
-    onLease: (lease: QuotaLease) => void,
+    reserved: Reservations,
   ): Promise<SignDsseResponse> {
     const { options } = this;
     const request = await trail.gate('body', () => options.schema.parse(invocation.body));
@@ -109,6 +135,16 @@ export class SigningPipeline {
     trail.record.subjectDigests = statement.subject.map((s) => `sha256:${s.digest.sha256}`);
 
     const caller = await options.authenticator.authenticate(invocation.credentials, trail);
+    if (invocation.idempotencyKey !== undefined) {
+      const guard = options.idempotency;
+      if (!guard)
+        throw new SignerError('invalid_request', 'Idempotency-Key: not supported by this deployment');
+      const decision = await trail.gate('idempotency', () =>
+        guard.enter(invocation.idempotencyKey as string, caller.token, request),
+      );
+      if (decision.kind === 'replay') return this.replay(trail, decision.outcome);
+      reserved.ticket = decision.ticket;
+    }
 
     const entitlement = await trail.gate('poe', async () => {
       const claims = await options.entitlements.verify({
@@ -143,7 +179,7 @@ export class SigningPipeline {
     const lease = await trail.gate('quota', () =>
       options.quotas.acquire({ licenseId: entitlement.licenseId, tenant: caller.token.tenant }, limits),
     );
-    onLease(lease);
+    reserved.lease = lease;
 
     const signature = await trail.gate('sign', () =>
       signer.sign(preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload)),

