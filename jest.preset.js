@@ -30,4 +30,6 @@ module.exports = {
   moduleNameMapper,
   testMatch: ['**/?(*.)+(spec|test).ts'],
   clearMocks: true,
+  // e2e suites start real services and generate keys; a loaded 2-core CI machine needs headroom.
+  testTimeout: 30000,
 };

@@ -94,8 +94,17 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
   });
 
   describe('when the OpTok is not acceptable', () => {
-    it('refuses a missing token with 401 invalid_token and a DPoP challenge', async () => {
+    it('refuses a missing token with 401 and a bare DPoP challenge (RFC 6750 §3.1: no error code)', async () => {
       const response = await raw(JSON.stringify(validBody(harness)), { 'content-type': 'application/json' });
+      expectProblem(response, 401, 'invalid_token');
+      expect(response.headers['www-authenticate']).toMatch(/^DPoP algs="/);
+      expect(response.headers['www-authenticate']).not.toContain('error=');
+    });
+    it('names the error in the challenge when a token was presented', async () => {
+      const response = await raw(JSON.stringify(validBody(harness)), {
+        'content-type': 'application/json',
+        authorization: 'DPoP not-a-token',
+      });
       expectProblem(response, 401, 'invalid_token');
       expect(response.headers['www-authenticate']).toMatch(/^DPoP error="invalid_token"/);
     });
@@ -305,10 +314,15 @@ describe('POST /api/v1/signer/sign/dsse refusals', () => {
         license_id: 'lic-one-slot',
         limits: { qps: 1000, burst: 1000, concurrency: 1 },
       });
-      const body = (overrides: Record<string, unknown> = {}) => validBody(harness, { poe: { format: 'jwt', value: poe }, ...overrides });
+      const body = (overrides: Record<string, unknown> = {}) =>
+        validBody(harness, { poe: { format: 'jwt', value: poe }, ...overrides });
       expectProblem(await caller.sign(body({ predicateType: 'x' })), 422, 'predicate_unsupported');
       expectProblem(await caller.sign(body({ options: { keyId: 'nope' } })), 400, 'invalid_request');
-      expectProblem(await caller.sign(body({ scannerImageDigest: `sha256:${'1'.repeat(64)}` })), 403, 'release_untrusted');
+      expectProblem(
+        await caller.sign(body({ scannerImageDigest: `sha256:${'1'.repeat(64)}` })),
+        403,
+        'release_untrusted',
+      );
       for (let i = 0; i < 3; i += 1) expect((await caller.sign(body())).statusCode).toBe(200);
     });
   });

@@ -43,8 +43,15 @@ function fromTransport(error: unknown): SignerError {
   return toSignerError(error);
 }
 
-function challenge(scheme: string, code: SignerErrorCode, detail: string, runtime: SignerRuntime): string {
-  const params = [`error="${code}"`, `error_description="${detail}"`];
+function challenge(
+  scheme: string,
+  code: SignerErrorCode,
+  detail: string,
+  runtime: SignerRuntime,
+  presentedCredentials: boolean,
+): string {
+  // RFC 6750 §3.1: a request with no authentication information gets a challenge without an error code.
+  const params = presentedCredentials ? [`error="${code}"`, `error_description="${detail}"`] : [];
   if (code === 'insufficient_scope') params.push(`scope="${runtime.config.authority.requiredScope}"`);
   if (scheme === 'DPoP') params.push(`algs="${runtime.config.authority.allowedAlgorithms.join(' ')}"`);
   return `${scheme} ${params.join(', ')}`;
@@ -92,7 +99,8 @@ export class ProblemResponder {
       reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
     if (status === 401 || error.code === 'insufficient_scope') {
       const scheme = /^\s*bearer\s/i.test(String(request.headers.authorization ?? '')) ? 'Bearer' : 'DPoP';
-      reply.header('www-authenticate', challenge(scheme, error.code, entry.detail, this.runtime));
+      const presented = request.headers.authorization !== undefined;
+      reply.header('www-authenticate', challenge(scheme, error.code, entry.detail, this.runtime, presented));
     }
     if (error.dpopNonce) reply.header('dpop-nonce', error.dpopNonce);
     return reply

@@ -1,22 +1,18 @@
-import type { CryptoKey, KeyObject } from 'jose';
-
-type ImportedKey = CryptoKey | KeyObject | Uint8Array;
+import type { KeyObject } from 'node:crypto';
 
 /**
- * Imported DPoP public keys by thumbprint and alg: importing a JWK on every request halves
- * throughput (toolchain notes), and a caller reuses its key for many proofs. Bounded.
+ * Imported DPoP public keys by `alg:thumbprint`: importing a JWK on every request would cost as
+ * much as the verification, and a caller reuses its key for many proofs. Bounded; oldest first out.
  */
 export class PublicKeyCache {
-  private readonly entries = new Map<string, Promise<ImportedKey>>();
+  private readonly entries = new Map<string, KeyObject>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  get(thumbprint: string, alg: string, load: () => Promise<ImportedKey>): Promise<ImportedKey> {
-    const id = `${alg}:${thumbprint}`;
+  get(id: string, load: () => KeyObject): KeyObject {
     const hit = this.entries.get(id);
     if (hit) return hit;
     const loaded = load();
-    loaded.catch(() => this.entries.delete(id));
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignerError, type Clock, type TokenVerifier, type VerifiedOpTok } from '@signer/core';
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { isCanonicalCompactJws } from '../jws/compact-jws';
 import { describeJoseError } from './jose-errors';
 
 /** Asymmetric JWS algorithms the Signer can ever accept; `none` and HMAC are never in this list. */
@@ -44,6 +45,8 @@ export class OpTokVerifier implements TokenVerifier {
   }
 
   async verify(token: string): Promise<VerifiedOpTok> {
+    if (!isCanonicalCompactJws(token))
+      throw new SignerError('invalid_token', 'OpTok refused: expected one canonical compact JWS');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.options.getKey, {
@@ -55,6 +58,8 @@ export class OpTokVerifier implements TokenVerifier {
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (error) {
+      // The key source's own refusals (Authority unreachable → upstream_unavailable) pass through.
+      if (error instanceof SignerError) throw error;
       throw new SignerError('invalid_token', `OpTok refused: ${describeJoseError(error)}`, { cause: error });
     }
     return toVerifiedOpTok(payload, token);

@@ -57,6 +57,7 @@ describe('OfflinePoeVerifier', () => {
       ['missing tenant', { tenant: undefined }],
       ['non-integer valid_release_year', { valid_release_year: 2026.5 }],
       ['limits not an object', { limits: 'many' as unknown as Record<string, number> }],
+      ['revoked not a boolean', { revoked: 'true' as unknown as boolean }],
     ])('refuses %s with entitlement_denied', async (_name, claims) => {
       const poe = await licensing.mintPoe(claims, { now: NOW });
       await expect(verifier.verify({ format: 'jwt', value: poe })).rejects.toMatchObject({

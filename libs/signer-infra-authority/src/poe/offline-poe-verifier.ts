@@ -59,6 +59,10 @@ export function claimsFromPayload(payload: Record<string, unknown>): Entitlement
   const year = payload['valid_release_year'];
   if (year !== undefined && !Number.isInteger(year))
     throw deny('PoE refused: expected valid_release_year to be an integer');
+  // A revocation flag that is not a boolean is doubt: refuse rather than read it as "not revoked".
+  const revoked = payload['revoked'];
+  if (revoked !== undefined && typeof revoked !== 'boolean')
+    throw deny('PoE refused: expected revoked to be a boolean');
   const limits = payload['limits'];
   if (limits !== undefined && (typeof limits !== 'object' || limits === null || Array.isArray(limits))) {
     throw deny('PoE refused: expected limits to be an object');
@@ -66,7 +70,7 @@ export function claimsFromPayload(payload: Record<string, unknown>): Entitlement
   return {
     // Fail closed: only an explicit `active: true` counts as active.
     active: payload['active'] === true,
-    revoked: payload['revoked'] === true,
+    revoked: revoked === true,
     licenseId: text('license_id', true) as string,
     customerId: text('customer_id', false),
     tenant: text('tenant', true) as string,
