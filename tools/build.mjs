@@ -17,7 +17,11 @@ export const ENTRIES = {
     out: 'dist/apps/signer-cli/main.js',
     tsconfig: 'apps/signer-cli/tsconfig.json',
   },
-  'api-docs': { entry: 'tools/docs/generate.ts', out: 'dist/tools/api-docs.js', tsconfig: 'tools/docs/tsconfig.json' },
+  'api-docs': {
+    entry: 'tools/docs/generate.ts',
+    out: 'dist/tools/api-docs.js',
+    tsconfig: 'tools/docs/tsconfig.json',
+  },
   'embedded-profile': {
     entry: 'tools/embedded/generate.ts',
     out: 'dist/tools/embedded-profile.js',

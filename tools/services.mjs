@@ -2,6 +2,7 @@
 // 127.0.0.1:5432. On this machine kind they run before every session and CI run; if one has
 // stopped, start it with the machine's own command. Never reaches beyond loopback.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 
 const SERVICES = [
@@ -47,7 +48,28 @@ export function reachable(port, host = '127.0.0.1', timeoutMs = 1000) {
   });
 }
 
+/** Where Debian's `docker-registry` package (the CNCF distribution registry) installs its binary. */
+export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
+
+/**
+ * The release-integrity tests start their own registry from Debian's `docker-registry` package;
+ * install it when missing (CI and developers run as root; apt-get needs a fresh package list first).
+ */
+export function ensureDockerRegistry() {
+  if (existsSync(DOCKER_REGISTRY_BINARY)) return DOCKER_REGISTRY_BINARY;
+  console.log(`${DOCKER_REGISTRY_BINARY} missing; installing the docker-registry Debian package`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'docker-registry']]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (status ${result.status})`);
+  }
+  if (!existsSync(DOCKER_REGISTRY_BINARY))
+    throw new Error(`${DOCKER_REGISTRY_BINARY} still missing after install`);
+  return DOCKER_REGISTRY_BINARY;
+}
+
 export async function ensureServices() {
+  ensureDockerRegistry();
   for (const service of SERVICES) {
     if (await reachable(service.port)) continue;
     console.log(`${service.name} not reachable on 127.0.0.1:${service.port}; starting it`);

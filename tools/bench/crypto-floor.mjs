@@ -5,12 +5,13 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { importJWK, jwtVerify } from 'jose';
+import { coreBusySeconds } from './cpu-time.mjs';
 import { dpopProofFactory } from './dpop.mjs';
 
 const PROOF_POOL = 4096;
 const WARMUP_SECONDS = 1;
 
-async function measure({ lanes, seconds, pool, verifyKey, signingKey, pae, skew }) {
+async function measure({ lanes, seconds, pool, verifyKey, signingKey, pae, skew, core }) {
   let ops = 0;
   let next = 0;
   const end = performance.now() + seconds * 1000;
@@ -25,17 +26,21 @@ async function measure({ lanes, seconds, pool, verifyKey, signingKey, pae, skew 
       ops += 1;
     }
   };
+  const busyBefore = coreBusySeconds()[core];
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: lanes }, lane));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const own = (cpu.user + cpu.system) / 1e6;
   return {
     lanes,
     ops,
     seconds: elapsed,
     opsPerSecond: ops / elapsed,
-    cpuUsPerOp: (cpu.user + cpu.system) / ops,
+    cpuUsPerOp: (own * 1e6) / ops,
+    // What other processes took of the core(s) this ran on while it ran.
+    foreignCpu: Math.max(0, coreBusySeconds()[core] - busyBefore - own) / elapsed,
   };
 }
 
@@ -46,7 +51,8 @@ async function run(job) {
   const verifyKey = await importJWK({ kty, crv, x, y }, 'ES256');
   const signingKey = createPrivateKey(readFileSync(job.signingKeyFile));
   const pae = Buffer.from(job.paeBase64, 'base64');
-  const common = { pool, verifyKey, signingKey, pae, skew: job.clockSkewSeconds };
+  const core = job.core === undefined ? 'all' : String(job.core);
+  const common = { pool, verifyKey, signingKey, pae, skew: job.clockSkewSeconds, core };
   await measure({ ...common, lanes: Math.max(...job.lanes), seconds: WARMUP_SECONDS });
   const results = [];
   for (const lanes of job.lanes) results.push(await measure({ ...common, lanes, seconds: job.seconds }));

@@ -1,41 +1,61 @@
-// Child-process plumbing for the bench: optional CPU pinning, bounded waits, IPC jobs, CPU time
-// read from /proc. Every wait has a deadline; every child started here is stopped by its pid.
+// Child-process plumbing for the bench: optional CPU pinning, bounded waits, IPC jobs. Every wait
+// has a deadline; every child started here is stopped by its pid, also when the bench dies.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
-const CLOCK_TICKS_PER_SECOND = 100;
+const TASKSET = '/usr/bin/taskset';
+/** Children still running: if the bench exits early, they are killed with it. */
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(130));
 
-/** Pinning needs taskset and two cores: the service side gets CPU 0, the load generator CPU 1. */
+function track(child) {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Pinning needs taskset and two cores: the service side gets one core, the load generator the other. */
 export function pinningAvailable() {
-  return availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+  return availableParallelism() >= 2 && existsSync(TASKSET);
 }
 
 function command(cpu, args) {
   return cpu === undefined
     ? [process.execPath, args]
-    : ['/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args]];
+    : [TASKSET, ['-c', String(cpu), process.execPath, ...args]];
 }
 
-/** Starts a long-running node process; its output goes to `logFile`. */
+/** Starts a long-running node process on `cpu` (or anywhere); its output goes to `logFile`. */
 export function startNode({ args, env, cpu, logFile }) {
   const out = openSync(logFile, 'a');
   const [file, argv] = command(cpu, args);
-  return spawn(file, argv, { env, stdio: ['ignore', out, out] });
+  return track(spawn(file, argv, { env, stdio: ['ignore', out, out] }));
 }
 
-/** Runs a node script that takes one job over IPC and answers `{type:'result'|'error'}`. */
+/**
+ * Runs a node script that takes one job over IPC and answers `{type: 'result' | 'error'}`; it
+ * may announce `{type: 'started'}` when its timed window opens. Killed after `timeoutMs`.
+ */
 export function runJob({ script, job, cpu, timeoutMs, onStarted }) {
   const [file, argv] = command(cpu, [script]);
-  const child = spawn(file, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = track(spawn(file, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${script} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
     child.on('message', (message) => {
-      if (message.type === 'started') onStarted?.();
+      try {
+        if (message.type === 'started') onStarted?.();
+      } catch (error) {
+        child.kill('SIGKILL');
+        reject(error);
+      }
       if (message.type === 'result') resolve(message.result);
       if (message.type === 'error') reject(new Error(`${script} failed: ${message.message}`));
     });
@@ -81,53 +101,4 @@ export async function waitUntil(what, check, { timeoutMs, child }) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${what}: not ready within ${timeoutMs} ms`);
-}
-
-function statTimes(path) {
-  const stat = readFileSync(path, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return {
-    user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND,
-    system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND,
-  };
-}
-
-/** User + system CPU seconds a process (all its threads) has used so far. */
-export function cpuSeconds(pid) {
-  const { user, system } = statTimes(`/proc/${pid}/stat`);
-  return user + system;
-}
-
-/**
- * CPU seconds of a process on its JS main thread and on its other threads (libuv's pool, where
- * WebCrypto and fs calls run, and V8's GC/compiler helpers; Node 20 does not name them), split
- * into user and system time.
- */
-export function threadCpuSeconds(pid) {
-  const byKind = {};
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const kind = tid === String(pid) ? 'main' : 'others';
-      const { user, system } = statTimes(`/proc/${pid}/task/${tid}/stat`);
-      byKind[kind] ??= { user: 0, system: 0 };
-      byKind[kind].user += user;
-      byKind[kind].system += system;
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return byKind;
-}
-
-/** Busy CPU seconds per core (all processes) from /proc/stat; `all` is the sum over cores. */
-export function coreBusySeconds() {
-  const busy = {};
-  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const match = /^cpu(\d*) (.*)$/.exec(line);
-    if (!match) continue;
-    const [user, nice, system, , , irq, softirq, steal] = match[2].trim().split(/\s+/).map(Number);
-    busy[match[1] === '' ? 'all' : match[1]] =
-      (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
-  }
-  return busy;
 }

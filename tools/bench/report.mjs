@@ -1,13 +1,25 @@
-// The bench's printed table (the same figures are in tmp/bench/latest.json).
+// The bench's printed table; the same figures, and more, are in tmp/bench/latest.json.
+
+/** Load generator's share of its core above which floor (a) may measure the generator, not the server. */
+export const GENERATOR_BOUND = 0.9;
+
 const int = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
-/** Share of a core taken by other processes above which a run is flagged as contaminated. */
-const NOISY = 0.1;
 const pct = (value) => `${Math.round(value * 100)} %`;
 
+function table(rows) {
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
+  return rows.map(
+    ([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(valueWidth)}  ${note}`,
+  );
+}
+
 export function printReport(r) {
-  const { signer, floorA, floorB } = r;
+  const { signer, floorA, floorB, audit = signer.audit } = r;
   const [b, bSerial] = floorB;
+  const threads = signer.serverThreadsMsPerRequest;
+  const onMain = threads.main.user + threads.main.system;
   const rows = [
     ['signer: signed bundles/s', int(signer.rps), `${int(signer.ok2xx)} × 200 in ${signer.seconds} s`],
     [
@@ -18,50 +30,53 @@ export function printReport(r) {
     [
       'signer: CPU per request',
       `${signer.serverCpuMsPerRequest.toFixed(3)} ms`,
-      `service core busy ${pct(signer.serverCpu)}`,
+      `${onMain.toFixed(3)} ms on the JS thread; service core busy ${pct(signer.serverCpu)}`,
     ],
     [
       'floor a: no-op Nest+Fastify req/s',
       int(floorA.rps),
-      `p50 ${ms(floorA.latencyMs.p50)}, ${floorA.serverCpuMsPerRequest.toFixed(3)} ms CPU/req`,
+      `p50 ${ms(floorA.latencyMs.p50)}; ${floorA.serverCpuMsPerRequest.toFixed(3)} ms CPU per request`,
     ],
     [
       'floor b: DPoP verify + ES256 sign ops/s',
       int(b.opsPerSecond),
-      `${b.lanes} in flight; ${int(bSerial.opsPerSecond)} with 1`,
+      `${b.lanes} in flight (${int(bSerial.opsPerSecond)} one at a time); ${(b.cpuUsPerOp / 1000).toFixed(3)} ms CPU per op`,
     ],
     ['combined floor 1/(1/a + 1/b)', int(r.combinedFloorRps), ''],
-    ['ratio signer / combined', r.ratio.toFixed(3), `target ${r.target} → ${r.verdict}`],
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
-  const lines = rows.map(
-    ([label, value, note]) => `  ${label.padEnd(width)}  ${value.padStart(valueWidth)}  ${note}`,
-  );
-  const audit = signer.audit;
-  process.stdout.write(
     [
-      '',
-      `Stella Ops Signer bench — ${r.date}`,
-      `  ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, ${r.settings.connections} connections, ` +
-        `${r.settings.seconds} s per run, ${r.settings.pinned ? 'service on CPU 0 / load on CPU 1' : 'not pinned'}`,
-      '',
-      ...lines,
-      '',
-      `  audit trail (${r.machine.auditFs}, fdatasync per batch): ${int(audit.records ?? 0)} records, chain ` +
-        `${audit.problems.length === 0 ? 'verified' : 'BROKEN'}; every received 200 has its signed record ` +
-        `(${int(audit.acknowledged)}), ${audit.unacknowledged} more were in flight when a run stopped`,
-      `  load generator: ${pct(signer.generatorCpu)} of its core (signer run), ${pct(floorA.generatorCpu)} (no-op run); ` +
-        `proofs pre-generated: ${int(signer.proofs.poolSize)} (${signer.proofs.madeInWindow} made inside the window)`,
-      `  other processes: ${pct(signer.serviceCoreForeign ?? signer.foreignCpu)} of the service core during the signer run, ` +
-        `${pct(floorA.serviceCoreForeign ?? floorA.foreignCpu)} during the no-op run` +
-        (Math.max(
-          signer.serviceCoreForeign ?? signer.foreignCpu,
-          floorA.serviceCoreForeign ?? floorA.foreignCpu,
-        ) > NOISY
-          ? ' — the machine was busy; rerun when it is quiet'
-          : ''),
-      '',
-    ].join('\n'),
-  );
+      'ratio signer / combined floor',
+      r.ratio.toFixed(3),
+      `target ≥ ${r.target}: ${r.verdict}${r.disturbed ? ' (disturbed run, see below)' : ''}`,
+    ],
+  ];
+  const foreign = [signer.foreignCpu, floorA.foreignCpu, b.foreignCpu];
+  const pinning = r.settings.pinned ? 'service on CPU 0, load generator on CPU 1' : 'not pinned';
+  const lines = [
+    '',
+    `Stella Ops Signer bench — ${r.date}`,
+    `  ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.settings.connections} connections, ` +
+      `${r.settings.seconds} s per run; ${pinning}`,
+    '',
+    ...table(rows),
+    '',
+    `  audit trail (${r.machine.auditFs}, one fdatasync per batch): ${int(audit.records ?? 0)} records, hash chain ` +
+      `${audit.problems.length === 0 ? 'verified' : 'BROKEN'}; ${int(audit.acknowledged)} 200s received, each with its ` +
+      `signed record; ${audit.unacknowledged} more signed while in flight at a run's end`,
+    `  load generator: ${pct(signer.generatorCpu)} of its core in the signer run, ${pct(floorA.generatorCpu)} in the ` +
+      `no-op run; ${int(signer.proofs.poolSize)} proofs made before the window (${signer.proofs.madeInWindow} inside it)`,
+    ...(r.roundRatios.length > 1
+      ? [
+          `  median of ${r.roundRatios.length} rounds; ratio per round: ${r.roundRatios.map((x) => x.toFixed(3)).join(', ')}`,
+        ]
+      : []),
+    ...(floorA.generatorCpu > GENERATOR_BOUND
+      ? [
+          '  floor (a) may be held back by the load generator (its core was nearly saturated): it is then understated',
+        ]
+      : []),
+    `  other processes took ${foreign.map(pct).join(' / ')} of the service core during signer / floor a / floor b` +
+      (r.disturbed ? ' — the machine was busy: rerun when it is quiet' : ''),
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
 }

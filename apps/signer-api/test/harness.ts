@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,6 +12,7 @@ import {
   type OpTokClaims,
 } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
 import { createLogger } from '../src/observability/logger';
@@ -40,10 +41,26 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** Edits the generated config file (parsed YAML) before the Signer loads it, e.g. to drop a key. */
+  editConfig?: (config: Record<string, Record<string, unknown>>) => void;
+}
+
 /** A real Signer on a freshly generated embedded profile, served through Fastify `inject()`. */
-export async function startHarness(env: NodeJS.ProcessEnv = {}): Promise<Harness> {
+export async function startHarness(
+  env: NodeJS.ProcessEnv = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'signer-e2e-'));
   const profile = await generateEmbeddedProfile(dir);
+  if (options.editConfig) {
+    const config = parseYaml(readFileSync(profile.configPath, 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    options.editConfig(config);
+    writeFileSync(profile.configPath, stringifyYaml(config));
+  }
   const runtime = await createRuntime(loadConfig(profile.configPath, env));
   const logs = new LogCapture();
   const app = await createApp(runtime, { logger: createLogger({ destination: logs }) });

@@ -1,5 +1,6 @@
 import { ClientVerificationError, SignerProblemError, SignerTransportError } from '@signer/client';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, type CliIo } from './cli-io';
+import { audit } from './commands/audit';
 import { devToken } from './commands/dev-token';
 import { HELP } from './commands/help';
 import { sign } from './commands/sign';
@@ -10,6 +11,7 @@ export type { CliIo } from './cli-io';
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  audit,
   'dev-token': devToken,
   sign,
   verify,

@@ -42,10 +42,13 @@ export async function callerKey(profile: EmbeddedProfile): Promise<DpopKey> {
   return key;
 }
 
-/** An OpTok from the profile's dev Authority for its tenant/installation, bound to `key` (`cnf.jkt`). */
-export async function mintDevToken(profile: EmbeddedProfile, key: DpopKey): Promise<string> {
+/** What a dev OpTok is bound to: a DPoP key (`cnf.jkt`) or a client certificate (`cnf.x5t#S256`). */
+export type DevTokenBinding = { jkt: string } | { x5tS256: string };
+
+/** An OpTok from the profile's dev Authority for its tenant/installation, sender-constrained by `binding`. */
+export async function mintDevToken(profile: EmbeddedProfile, binding: DevTokenBinding): Promise<string> {
   const authority = await DevAuthority.fromPrivateJwk(
     JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
   );
-  return authority.mint({ tenant: profile.tenant, installation: profile.installation, jkt: key.thumbprint });
+  return authority.mint({ tenant: profile.tenant, installation: profile.installation, ...binding });
 }

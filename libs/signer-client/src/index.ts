@@ -6,4 +6,5 @@ export * from './dpop/dpop-key';
 export * from './client/wire-types';
 export * from './client/client-errors';
 export * from './client/signer-client';
+export * from './client/tls-fetch';
 export * from './verify-bundle';

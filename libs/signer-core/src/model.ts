@@ -104,6 +104,8 @@ export interface PublicKeyInfo {
   keyId: string;
   algorithm: string;
   publicKeyPem: string;
+  /** Keyless only: the certificate chain in use (PEM, leaf first); absent before the first one. */
+  certificateChain?: string[];
 }
 
 /** Who signed: the key (kms/file) or the certificate identity (keyless). */

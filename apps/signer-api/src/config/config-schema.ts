@@ -67,6 +67,24 @@ export const SignerConfigSchema = Type.Object(
           },
           { ...strict, default: {} },
         ),
+        // Remote keys (jwksUri or OIDC discovery); see docs/authority.md.
+        jwksFetch: Type.Object(
+          {
+            refreshSeconds: Type.Integer({ minimum: 1, default: 300 }),
+            cooldownSeconds: Type.Integer({ minimum: 1, default: 30 }),
+            timeoutMs: Type.Integer({ minimum: 1, maximum: 60000, default: 3000 }),
+            maxStaleSeconds: Type.Integer({ minimum: 1, default: 3600 }),
+          },
+          { ...strict, default: {} },
+        ),
+        // Verified-token cache; maxTtlSeconds 0 re-verifies every token on every request.
+        tokenCache: Type.Object(
+          {
+            maxEntries: Type.Integer({ minimum: 1, default: 10000 }),
+            maxTtlSeconds: Type.Integer({ minimum: 0, default: 300 }),
+          },
+          { ...strict, default: {} },
+        ),
       },
       strict,
     ),
@@ -89,6 +107,18 @@ export const SignerConfigSchema = Type.Object(
         cacheTtlSeconds: Type.Integer({ minimum: 0, default: 3600 }),
         negativeCacheTtlSeconds: Type.Integer({ minimum: 0, default: 30 }),
         timeoutMs: Type.Integer({ minimum: 1, default: 3000 }),
+        // Registry credentials by exact `host[:port]` of registryUrl; see docs/release-integrity.md.
+        registryAuth: Type.Optional(
+          Type.Record(
+            Type.String({ pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?$' }),
+            Type.Union([
+              Type.Object({ username: NonEmpty, password: NonEmpty }, strict),
+              Type.Object({ token: NonEmpty }, strict),
+            ]),
+          ),
+        ),
+        maxManifestBytes: Type.Integer({ minimum: 1024, maximum: 16777216, default: 4194304 }),
+        maxLayerBytes: Type.Integer({ minimum: 1024, maximum: 16777216, default: 1048576 }),
       },
       strict,
     ),
@@ -96,6 +126,10 @@ export const SignerConfigSchema = Type.Object(
       {
         store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
         redisUrl: Type.Optional(NonEmpty),
+        // Prefix of every Redis key of this installation; see docs/entitlement-and-quotas.md.
+        redisKeyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'signer:' }),
+        // How long a concurrency slot outlives a replica that died holding it.
+        leaseSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
         plans: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), PlanLimitsSchema, {
           minProperties: 1,
         }),
@@ -107,13 +141,41 @@ export const SignerConfigSchema = Type.Object(
         defaultMode: Type.Union([Type.Literal('kms'), Type.Literal('keyless')], { default: 'kms' }),
         keys: Type.Record(
           Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
+          // Backends, credentials, rate shaping and defaults: docs/signing-backends.md.
           Type.Object(
-            { ref: NonEmpty, endpoint: Type.Optional(NonEmpty), region: Type.Optional(NonEmpty) },
+            {
+              ref: NonEmpty,
+              endpoint: Type.Optional(NonEmpty),
+              region: Type.Optional(NonEmpty),
+              algorithm: Type.Optional(
+                Type.Union([
+                  Type.Literal('ES256'),
+                  Type.Literal('ES384'),
+                  Type.Literal('PS256'),
+                  Type.Literal('RS256'),
+                  Type.Literal('EdDSA'),
+                ]),
+              ),
+              maxRps: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+              maxWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+              timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
+            },
             strict,
           ),
           { default: {} },
         ),
-        keyless: Type.Optional(Type.Object({ fulcioUrl: NonEmpty, identityTokenFile: NonEmpty }, strict)),
+        keyless: Type.Optional(
+          Type.Object(
+            {
+              fulcioUrl: NonEmpty,
+              identityTokenFile: NonEmpty,
+              rotationMarginSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 120 }),
+              timeoutMs: Type.Integer({ minimum: 100, maximum: 120000, default: 10000 }),
+              requireEmbeddedSct: Type.Boolean({ default: true }),
+            },
+            strict,
+          ),
+        ),
       },
       strict,
     ),
@@ -125,6 +187,16 @@ export const SignerConfigSchema = Type.Object(
         postgresUrl: Type.Optional(NonEmpty),
       },
       { ...strict, default: {} },
+    ),
+    // OpenTelemetry tracing (docs/operations.md): off unless otlpEndpoint (the collector's base URL) is set.
+    telemetry: Type.Optional(
+      Type.Object(
+        {
+          otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://[^?#]+$' })),
+          serviceName: Type.Optional(NonEmpty),
+        },
+        strict,
+      ),
     ),
   },
   strict,

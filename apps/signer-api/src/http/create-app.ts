@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { requestTraceId, traceRequests } from '../observability/http-spans';
 import { createLogger } from '../observability/logger';
 import type { SignerRuntime } from '../wiring/create-runtime';
 import { ProblemFilter } from './problem.filter';
@@ -64,6 +65,7 @@ export async function createApp(
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('x-correlation-id', request.id);
   });
+  if (runtime.telemetry) traceRequests(fastify, runtime.telemetry.tracer);
   fastify.addHook('onResponse', async (request, reply) => {
     const outcome = getOutcome(request);
     logger.info(
@@ -73,9 +75,10 @@ export async function createApp(
         route: request.routeOptions?.url ?? 'unmatched',
         status: reply.statusCode,
         outcome: outcome?.code,
-        tenant: outcome?.tenant,
+        tenant: outcome?.tenant ?? runtime.decisions.takeTenant(outcome?.auditId),
         auditId: outcome?.auditId,
         latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
+        traceId: requestTraceId(request),
       },
       'request completed',
     );

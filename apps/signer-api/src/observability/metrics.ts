@@ -67,6 +67,9 @@ export class SignerMetrics implements PipelineObserver {
     if (error.code === 'plan_throttled') this.throttled.inc({ limit: error.limit ?? 'unknown' });
     if (error.code === 'upstream_unavailable')
       this.upstreamErrors.inc({ upstream: error.upstream ?? 'unknown' });
+    // A refusal whose own audit record could not be written is also an audit-trail failure.
+    if ((error as { auditFailure?: unknown }).auditFailure !== undefined && error.upstream !== 'audit')
+      this.upstreamErrors.inc({ upstream: 'audit' });
   }
 
   text(): Promise<string> {

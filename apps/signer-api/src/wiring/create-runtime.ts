@@ -11,8 +11,11 @@ import { SigstoreDsseBundleEncoder } from '@signer/infra-kms';
 import type { SignerConfig } from '../config/config-schema';
 import { publicBaseUrl } from '../config/consistency';
 import { AjvSignRequestSchema } from '../http/sign-request.schema';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SignerMetrics } from '../observability/metrics';
-import { createAuditSink } from './audit';
+import { combineObservers, DecisionFacts, GateSpans } from '../observability/pipeline-observers';
+import { Telemetry } from '../observability/tracing';
+import { auditReadiness, createAuditSink } from './audit';
 import { createAuthenticator } from './authority';
 import { createEntitlements } from './entitlements';
 import { createKeySigners } from './key-signers';
@@ -30,6 +33,10 @@ export interface SignerRuntime {
   signers: KeySignerRegistry;
   metrics: SignerMetrics;
   readiness: ReadinessCheck[];
+  /** Tracing, when `telemetry.otlpEndpoint` (or a test exporter) is configured. */
+  telemetry?: Telemetry;
+  /** Each decision's tenant, for the access-log line. */
+  decisions: DecisionFacts;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,8 @@ export interface RuntimeOverrides {
   clock?: Clock;
   metrics?: SignerMetrics;
   audit?: AuditSink;
+  /** Turns tracing on with this exporter (tests: an in-memory exporter). */
+  spanExporter?: SpanExporter;
 }
 
 export async function createRuntime(
@@ -45,6 +54,8 @@ export async function createRuntime(
 ): Promise<SignerRuntime> {
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new SignerMetrics();
+  const telemetry = await Telemetry.start(config, { exporter: overrides.spanExporter });
+  const decisions = new DecisionFacts();
   const state = await createSharedState(config, clock);
   const { authenticator, readiness: authorityReadiness } = await createAuthenticator(
     config,
@@ -53,7 +64,8 @@ export async function createRuntime(
     metrics,
   );
   const releases = await createReleases(config, state, metrics);
-  const signers = await createKeySigners(config);
+  const keySigners = await createKeySigners(config, clock, state);
+  const signers = keySigners.registry;
   const audit = overrides.audit ?? (await createAuditSink(config));
   const pipeline = new SigningPipeline({
     schema: new AjvSignRequestSchema(),
@@ -65,7 +77,7 @@ export async function createRuntime(
     bundles: new SigstoreDsseBundleEncoder(),
     audit,
     clock,
-    observer: metrics,
+    observer: combineObservers([metrics, decisions, ...(telemetry ? [new GateSpans(telemetry.tracer)] : [])]),
     idempotency: new IdempotencyGuard({ store: state.idempotency }),
     policy: {
       requiredScope: config.authority.requiredScope,
@@ -81,10 +93,19 @@ export async function createRuntime(
     referrers: new ReferrersCheck(authenticator, releases, audit),
     signers,
     metrics,
-    readiness: [...readinessChecks(config, state), ...authorityReadiness],
+    readiness: [
+      ...readinessChecks(config, state),
+      ...authorityReadiness,
+      ...auditReadiness(audit),
+      ...keySigners.readiness,
+    ],
+    telemetry,
+    decisions,
     close: async () => {
+      await keySigners.close();
       await audit.close();
       await state.close();
+      await telemetry?.shutdown();
     },
   };
 }

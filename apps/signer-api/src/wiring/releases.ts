@@ -1,20 +1,50 @@
 import { CachingReleaseVerifier, type ReleaseVerdict, type ReleaseVerifier } from '@signer/core';
-import { loadTrustedKeys, OciLayoutReleaseVerifier } from '@signer/infra-oci';
+import {
+  credentialFor,
+  loadTrustedKeys,
+  OciLayoutReleaseVerifier,
+  RegistryReleaseVerifier,
+  type TrustedKey,
+} from '@signer/infra-oci';
 import type { SignerConfig } from '../config/config-schema';
 import type { SignerMetrics } from '../observability/metrics';
 import type { SharedState } from './shared-state';
 
-/** Gate 5: release integrity from the configured source, behind the verdict cache. */
+/** The release source: the OCI registry (`registryUrl`) or the offline OCI layout (`ociLayoutPath`). */
+function releaseSource(config: SignerConfig, trustedKeys: TrustedKey[]): ReleaseVerifier {
+  const { releaseIntegrity } = config;
+  const limits = {
+    maxManifestBytes: releaseIntegrity.maxManifestBytes,
+    maxLayerBytes: releaseIntegrity.maxLayerBytes,
+  };
+  if (releaseIntegrity.registryUrl !== undefined) {
+    return new RegistryReleaseVerifier({
+      registryUrl: releaseIntegrity.registryUrl,
+      scannerRepository: releaseIntegrity.scannerRepository,
+      credential: credentialFor(releaseIntegrity.registryUrl, releaseIntegrity.registryAuth),
+      trustedKeys,
+      timeoutMs: releaseIntegrity.timeoutMs,
+      ...limits,
+    });
+  }
+  return new OciLayoutReleaseVerifier({
+    layoutPath: releaseIntegrity.ociLayoutPath as string,
+    trustedKeys,
+    ...limits,
+  });
+}
+
+/**
+ * Gate 5: release integrity from the configured source, behind the verdict cache (shared in Redis
+ * when `quotas.store: redis`). A registry outage is an error, never cached, never a verdict.
+ */
 export async function createReleases(
   config: SignerConfig,
   state: SharedState,
   metrics: SignerMetrics,
 ): Promise<ReleaseVerifier> {
   const { releaseIntegrity } = config;
-  const source: ReleaseVerifier = new OciLayoutReleaseVerifier({
-    layoutPath: releaseIntegrity.ociLayoutPath as string,
-    trustedKeys: await loadTrustedKeys(releaseIntegrity.trustedKeysFiles),
-  });
+  const source = releaseSource(config, await loadTrustedKeys(releaseIntegrity.trustedKeysFiles));
   return new CachingReleaseVerifier({
     inner: {
       verify: async (digest) => {

@@ -27,7 +27,10 @@ export interface SharedState {
 
 export async function createSharedState(config: SignerConfig, clock: Clock): Promise<SharedState> {
   if (config.quotas.store === 'redis') {
-    const redis = new RedisConnection({ url: config.quotas.redisUrl as string });
+    const redis = new RedisConnection({
+      url: config.quotas.redisUrl as string,
+      keyPrefix: config.quotas.redisKeyPrefix,
+    });
     await redis.connect();
     return {
       redis,

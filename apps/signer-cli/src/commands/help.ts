@@ -4,20 +4,29 @@ import { DEFAULT_PREDICATE_TYPE } from '../defaults';
 export const HELP = `signer-cli — dev and operator client for the Stella Ops Signer
 
 Usage:
-  signer-cli dev-token [--profile DIR]
+  signer-cli dev-token [--profile DIR] [--client-cert PEM]
       Print an OpTok from the profile's dev Authority, bound (cnf.jkt) to the caller DPoP key
-      <DIR>/${CALLER_KEY_FILE} (created on first use, mode 0600). Only the token is printed.
+      <DIR>/${CALLER_KEY_FILE} (created on first use, mode 0600), or with --client-cert bound
+      (cnf.x5t#S256) to that certificate. Only the token is printed.
 
   signer-cli sign <file> [--out FILE] [--predicate-type URI] [--url URL] [--profile DIR]
-                         [--idempotency-key KEY]
-      Sign the file's SHA-256 as an in-toto subject with the profile's PoE and scanner image digest
-      (DPoP with the server nonce). Writes the response to FILE (default <file>.bundle.json) and
-      prints the auditId. Default predicate type: ${DEFAULT_PREDICATE_TYPE}
+                         [--idempotency-key KEY] [--cacert PEM] [--token-file FILE]
+                         [--dpop-key JWK | --client-cert PEM --client-key PEM [--poe-format mtls]]
+      Sign the file's SHA-256 as an in-toto subject with the profile's PoE and scanner image digest.
+      Binding: DPoP with the server nonce (the profile's caller key, or --dpop-key), or mTLS with
+      --client-cert/--client-key (token sent as Bearer; --poe-format mtls makes the certificate the
+      PoE). --cacert trusts a private CA for an https Signer; --token-file uses an OpTok issued by
+      your Authority instead of a dev token. Writes the response to FILE (default
+      <file>.bundle.json) and prints the auditId. Default predicate type: ${DEFAULT_PREDICATE_TYPE}
 
   signer-cli verify <bundle.json> [--url URL | --key PEMFILE] [--profile DIR]
       Verify the DSSE envelope (node:crypto) and the Sigstore bundle (@sigstore/verify) of a
       kms-mode bundle with the key from GET /api/v1/signer/keys, or offline with --key.
       Prints "verified: <subjects>"; exits 1 if anything does not verify.
+
+  signer-cli audit verify|export|migrate …
+      Verify the audit trail's hash chain (file or PostgreSQL), export one tenant's records,
+      migrate the PostgreSQL audit schema. \`signer-cli audit\` lists the options.
 
   signer-cli help
 

@@ -5,9 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import { SignerClient, type SignDsseRequest } from '@signer/client';
 import type { EmbeddedProfile } from '@signer/testing';
 import { parseCommand, stringOption } from '../args';
-import { CliError, EXIT_OK, type CliIo } from '../cli-io';
+import { CliError, EXIT_OK, usageError, type CliIo } from '../cli-io';
 import { BUNDLE_SUFFIX, DEFAULT_PREDICATE_TYPE } from '../defaults';
-import { callerKey, loadProfile, mintDevToken, profileDir } from '../profile';
+import { BINDING_OPTIONS, callerBinding } from '../binding';
+import { loadProfile, profileDir } from '../profile';
 
 const OPTIONS = {
   out: { type: 'string' },
@@ -15,6 +16,8 @@ const OPTIONS = {
   url: { type: 'string' },
   profile: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  'poe-format': { type: 'string' },
+  ...BINDING_OPTIONS,
 } as const;
 
 /**
@@ -26,18 +29,23 @@ export async function sign(args: string[], io: CliIo): Promise<number> {
   const file = resolve(io.cwd, parsed.positionals[0]);
   const out = resolve(io.cwd, stringOption(parsed, 'out') ?? `${parsed.positionals[0]}${BUNDLE_SUFFIX}`);
   const artifact = await describeArtifact(file);
+  const poeFormat = stringOption(parsed, 'poe-format') ?? 'jwt';
+  if (poeFormat !== 'jwt' && poeFormat !== 'mtls') throw usageError('sign: --poe-format is jwt or mtls');
   const profile = loadProfile(profileDir(io, stringOption(parsed, 'profile')));
-  const key = await callerKey(profile);
+  const binding = await callerBinding('sign', parsed, io, profile);
+  if (poeFormat === 'mtls' && binding.kind !== 'mtls')
+    throw usageError('sign: --poe-format mtls needs --client-cert and --client-key');
   const client = new SignerClient({
     baseUrl: stringOption(parsed, 'url') ?? profile.signerUrl,
-    accessToken: await mintDevToken(profile, key),
-    dpopKey: key,
-    fetch: io.fetch,
+    accessToken: binding.token,
+    dpopKey: binding.dpopKey,
+    fetch: binding.fetch,
   });
   const request = signRequest(
     profile,
     artifact,
     stringOption(parsed, 'predicate-type') ?? DEFAULT_PREDICATE_TYPE,
+    poeFormat,
   );
   const response = await client.signDsse(request, {
     idempotencyKey: stringOption(parsed, 'idempotency-key'),
@@ -72,12 +80,21 @@ async function describeArtifact(file: string): Promise<Artifact> {
   return { name: basename(file), size, sha256: hash.digest('hex') };
 }
 
-function signRequest(profile: EmbeddedProfile, artifact: Artifact, predicateType: string): SignDsseRequest {
+function signRequest(
+  profile: EmbeddedProfile,
+  artifact: Artifact,
+  predicateType: string,
+  poeFormat: 'jwt' | 'mtls',
+): SignDsseRequest {
   return {
     subject: [{ name: artifact.name, digest: { sha256: artifact.sha256 } }],
     predicateType,
     predicate: { artifact: { name: artifact.name, size: artifact.size } },
     scannerImageDigest: profile.scannerImageDigest,
-    poe: { format: 'jwt', value: readFileSync(profile.poeFile, 'utf8').trim() },
+    // mtls: the PoE is the client certificate of the connection (contract §2.1).
+    poe:
+      poeFormat === 'mtls'
+        ? { format: 'mtls' }
+        : { format: 'jwt', value: readFileSync(profile.poeFile, 'utf8').trim() },
   };
 }

@@ -48,7 +48,8 @@ export class CachingEntitlementVerifier implements EntitlementVerifier {
     try {
       const claims = await inner.verify(poe);
       const nowSeconds = Math.floor(clock.now().getTime() / 1000);
-      const positive = claims.active && !claims.revoked;
+      // An expired licence is a negative decision too: cache it as one rather than not at all.
+      const positive = claims.active && !claims.revoked && claims.expiresAt > nowSeconds;
       const ttl = positive
         ? Math.min(cacheTtlSeconds, claims.expiresAt - nowSeconds)
         : negativeCacheTtlSeconds;

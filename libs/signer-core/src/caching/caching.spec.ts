@@ -80,6 +80,11 @@ describe('CachingEntitlementVerifier', () => {
       });
       expect(cache.entries.size).toBe(0);
     });
+    it('caches an expired licence for the negative TTL', async () => {
+      const { verifier, cache } = build(async () => ({ ...claims, expiresAt: NOW - 1 }));
+      await verifier.verify({ format: 'jwt', value: 'poe-6' });
+      expect([...cache.entries.values()][0].ttl).toBe(30);
+    });
     it('caches an inactive answer only for the negative TTL', async () => {
       const { verifier, cache } = build(async () => ({ ...claims, active: false }));
       await verifier.verify({ format: 'jwt', value: 'poe-5' });

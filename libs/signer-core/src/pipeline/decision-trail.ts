@@ -37,7 +37,9 @@ export class DecisionTrail {
   async gate<T>(name: GateName, run: () => T | Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      const result = await run();
+      const result = this.observer.runGate
+        ? await this.observer.runGate(name, async () => run())
+        : await run();
       this.record.gates[name] = 'pass';
       this.observer.gate(name, (performance.now() - started) / 1000, 'pass');
       return result;
@@ -59,5 +61,6 @@ export class DecisionTrail {
   /** Reports the final outcome to metrics, once the response is decided. */
   observe(): void {
     this.observer.outcome(this.record.outcome, this.record.mode ?? 'none', this.record.latencyMs / 1000);
+    this.observer.decided?.(this.record);
   }
 }

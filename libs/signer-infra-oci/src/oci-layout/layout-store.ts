@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignerError } from '@signer/core';
-import { isRecord, parseIndexManifests, parseJson, SHA256_DIGEST, type Descriptor } from '../oci/descriptor';
+import {
+  isRecord,
+  parseIndexManifests,
+  parseJson,
+  SHA256_DIGEST,
+  type BlobRead,
+  type Descriptor,
+} from '../oci/descriptor';
 
 /** A blob as read from disk; `intact` is false when its bytes do not match the descriptor. */
-export interface LayoutBlob {
-  bytes: Buffer;
-  intact: boolean;
-}
+export type LayoutBlob = BlobRead;
 
 /** The file's bytes, or `undefined` when it is not a regular file or is larger than `maxBytes`. */
 async function readBounded(path: string, maxBytes: number): Promise<Buffer | undefined> {
@@ -70,6 +74,14 @@ export class OciLayoutStore {
     if (!bytes) return undefined;
     const actual = createHash('sha256').update(bytes).digest('hex');
     return { bytes, intact: actual === hex && bytes.length === descriptor.size };
+  }
+
+  /** The blob stored under `digest`, only if its bytes hash to it (the size is not known beforehand). */
+  async readDigest(digest: string, maxBytes: number): Promise<Buffer | undefined> {
+    const blob = await this.readBlob({ mediaType: '', digest, size: 0, annotations: {} }, maxBytes);
+    if (!blob) return undefined;
+    const actual = `sha256:${createHash('sha256').update(blob.bytes).digest('hex')}`;
+    return actual === digest ? blob.bytes : undefined;
   }
 
   private async readLayoutFile(name: string, maxBytes: number): Promise<Buffer> {

@@ -92,6 +92,32 @@ describe('OciLayoutReleaseVerifier', () => {
     });
   });
 
+  describe('when the layout holds Sigstore bundle signatures', () => {
+    it.each(['bundle-dsse', 'bundle-message'] as const)(
+      'is trusted from a %s bundle by a trusted key',
+      async (format) => {
+        const verdict = await verifyRelease([{ key: trustedKey, format }]);
+        expect(verdict).toMatchObject({
+          trusted: true,
+          source: 'oci-layout',
+          signatures: [{ kind: 'sigstore-bundle', verified: true, keyId: trustedKeys[0].keyId }],
+        });
+      },
+    );
+
+    it('takes the release metadata of a DSSE bundle from its signed in-toto subject', async () => {
+      const verdict = await verifyRelease([{ key: trustedKey, format: 'bundle-dsse', version: '1.4.2' }]);
+      expect(verdict.release).toEqual({ version: '1.4.2', created: '2025-06-01T00:00:00Z' });
+    });
+
+    it('is not trusted when the bundle is by an untrusted key: untrusted_key', async () => {
+      expect(await verifyRelease([{ key: untrustedKey, format: 'bundle-dsse' }])).toMatchObject({
+        trusted: false,
+        reason: 'untrusted_key',
+      });
+    });
+  });
+
   describe('when the image has no signatures', () => {
     it('is not trusted: no_signatures', async () => {
       expect(await verifyRelease([])).toMatchObject({

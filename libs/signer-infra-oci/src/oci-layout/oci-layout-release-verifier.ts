@@ -5,21 +5,19 @@ import {
   type ReleaseVerifier,
   type SignatureEvidence,
 } from '@signer/core';
-import { cosignEvidence, isCosignManifest } from '../cosign/cosign-evidence';
+import { announcedKind, malformed, signatureEvidence, signatureKind } from '../evidence/signature-evidence';
 import { parseIndexManifests, parseJson, parseManifest, type Descriptor } from '../oci/descriptor';
+import { DEFAULT_MAX_LAYER_BYTES, DEFAULT_MAX_MANIFEST_BYTES } from '../oci/limits';
 import {
-  COSIGN_SIGNATURE_ARTIFACT,
   DOCKER_MANIFEST_LIST,
   OCI_IMAGE_INDEX,
   OCI_IMAGE_MANIFEST,
+  SIGNATURE_ARTIFACT_TYPES,
 } from '../oci/media-types';
 import type { TrustedKey } from '../trusted-keys/trusted-keys';
 import { OciLayoutStore } from './layout-store';
 
-/** The Distribution registry's own manifest size limit: nothing legitimate is larger. */
-export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** Simple-signing payloads are a few hundred bytes; this only bounds memory on hostile input. */
-export const DEFAULT_MAX_LAYER_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_LAYER_BYTES, DEFAULT_MAX_MANIFEST_BYTES };
 
 export interface OciLayoutReleaseVerifierOptions {
   /** The OCI image layout directory (`releaseIntegrity.ociLayoutPath`). */
@@ -36,8 +34,12 @@ const INDEX_TYPES = new Set([OCI_IMAGE_INDEX, DOCKER_MANIFEST_LIST]);
 /**
  * Release integrity (contract §5) from an OCI image layout, the offline/embedded source. Layouts
  * have no referrers API: referrers are the manifests listed in `index.json` (or in an index it
- * lists, such as a `sha256-<hex>` tag-schema index) whose `subject` is the image. Only cosign
- * simple-signing signatures are checked; Sigstore bundle referrers are ignored here.
+ * lists, such as a `sha256-<hex>` tag-schema index) whose `subject` is the image. Cosign
+ * simple-signing signatures and Sigstore bundles are checked alike.
+ *
+ * `critical.identity.docker-reference` is not compared with `scannerRepository`, as `cosign verify`
+ * does not compare it unless asked: the signed digest pins the bytes, and mirrored or relocated
+ * releases keep the reference they were signed under (docs/release-integrity.md).
  */
 export class OciLayoutReleaseVerifier implements ReleaseVerifier {
   private readonly store: OciLayoutStore;
@@ -83,20 +85,25 @@ export class OciLayoutReleaseVerifier implements ReleaseVerifier {
   /** The signature evidence one listed manifest gives for `digest` (none if it is not a signature of it). */
   private async inspect(descriptor: Descriptor, digest: string): Promise<SignatureEvidence[]> {
     const manifestDigest = descriptor.digest;
-    const malformed: SignatureEvidence[] = [
-      { kind: 'cosign', manifestDigest, verified: false, problem: 'malformed_manifest' },
-    ];
     const blob = await this.store.readBlob(descriptor, this.maxManifestBytes);
     const manifest = blob && parseManifest(blob.bytes);
+    const announced = descriptor.artifactType;
     // Unreadable, so its subject is unknown: count it only if the index says it is a signature.
-    if (!manifest) return descriptor.artifactType === COSIGN_SIGNATURE_ARTIFACT ? malformed : [];
-    if (manifest.subjectDigest !== digest || !isCosignManifest(manifest)) return [];
-    if (!blob.intact) return malformed;
-    return cosignEvidence(manifest, {
+    if (!manifest) {
+      return announced !== undefined && SIGNATURE_ARTIFACT_TYPES.includes(announced)
+        ? malformed(manifestDigest, announcedKind(announced))
+        : [];
+    }
+    if (manifest.subjectDigest !== digest) return [];
+    const kind = signatureKind(manifest);
+    if (!kind) return [];
+    if (!blob.intact) return malformed(manifestDigest, kind);
+    const evidence = await signatureEvidence(manifestDigest, manifest, {
       digest,
-      manifestDigest,
       trustedKeys: this.options.trustedKeys,
-      readPayload: (layer) => this.store.readBlob(layer, this.maxLayerBytes),
+      readLayer: (layer) => this.store.readBlob(layer, this.maxLayerBytes),
+      readSubject: () => this.store.readDigest(digest, this.maxManifestBytes),
     });
+    return evidence ?? [];
   }
 }

@@ -14,6 +14,12 @@ export interface Descriptor {
   annotations: Record<string, string>;
 }
 
+/** Bytes read for a descriptor; `intact` is false when they do not match its digest and size. */
+export interface BlobRead {
+  bytes: Buffer;
+  intact: boolean;
+}
+
 /** The parts of an image manifest the verifier reads; `layers` stays raw so bad entries are seen. */
 export interface ManifestView {
   artifactType?: string;

@@ -13,3 +13,26 @@ export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 export const OCI_VERSION_ANNOTATION = 'org.opencontainers.image.version';
 export const OCI_CREATED_ANNOTATION = 'org.opencontainers.image.created';
+export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+/** The Sigstore bundle v0.3 media type, and the spelling clients used before it was final. */
+export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const SIGSTORE_BUNDLE_V03_EARLY = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
+export const SIGSTORE_BUNDLE_TYPES: readonly string[] = [SIGSTORE_BUNDLE_V03, SIGSTORE_BUNDLE_V03_EARLY];
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const IN_TOTO_STATEMENT_TYPES: readonly string[] = [
+  'https://in-toto.io/Statement/v1',
+  'https://in-toto.io/Statement/v0.1',
+];
+/** Artifact types a release signature referrer may carry; the Referrers API is asked for each. */
+export const SIGNATURE_ARTIFACT_TYPES: readonly string[] = [
+  COSIGN_SIGNATURE_ARTIFACT,
+  ...SIGSTORE_BUNDLE_TYPES,
+];
+/** Every manifest kind a registry may answer with (distribution spec `Accept` negotiation). */
+export const MANIFEST_MEDIA_TYPES: readonly string[] = [
+  OCI_IMAGE_MANIFEST,
+  OCI_IMAGE_INDEX,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+];

@@ -42,7 +42,7 @@ interface LicenceState {
 }
 
 /**
- * Single-process {@link QuotaGate}, keyed by licence. Every check runs before any state is
+ * Single-process {@link QuotaGate}, keyed by (tenant, licence). Every check runs before any state is
  * taken, and nothing awaits in between, so a refused request holds nothing and two requests
  * cannot both take the last unit.
  *
@@ -72,7 +72,7 @@ export class MemoryQuotaGate implements QuotaGate {
     const today = utcDay(nowMs);
     this.pruneOnNewDay(today, nowMs);
     const capacity = bucketCapacity(limits);
-    const state = this.stateFor(subject.licenseId, capacity, nowMs);
+    const state = this.stateFor(subject, capacity, nowMs);
     if (state.day !== today) {
       state.day = today;
       state.dailyUsed = 0;
@@ -115,8 +115,10 @@ export class MemoryQuotaGate implements QuotaGate {
     return leaseOf(state, leaseId, today, wholeTokens(state.tokens));
   }
 
-  private stateFor(licenseId: string, capacity: number, nowMs: number): LicenceState {
-    let state = this.states.get(licenseId);
+  private stateFor(subject: QuotaSubject, capacity: number, nowMs: number): LicenceState {
+    // Keyed by tenant and licence: two tenants never share counters, even for one licence id.
+    const key = `${subject.tenant}\u0000${subject.licenseId}`;
+    let state = this.states.get(key);
     if (state === undefined) {
       // A licence not seen before starts with a full bucket: its first burst is allowed.
       state = {
@@ -127,7 +129,7 @@ export class MemoryQuotaGate implements QuotaGate {
         dailyUsed: 0,
         leases: new Map(),
       };
-      this.states.set(licenseId, state);
+      this.states.set(key, state);
     }
     return state;
   }
@@ -139,9 +141,9 @@ export class MemoryQuotaGate implements QuotaGate {
   private pruneOnNewDay(today: number, nowMs: number): void {
     if (today <= this.prunedDay) return;
     this.prunedDay = today;
-    for (const [licenseId, state] of this.states) {
+    for (const [key, state] of this.states) {
       const liveLease = [...state.leases.values()].some((expiresAtMs) => expiresAtMs > nowMs);
-      if (state.day < today && !liveLease && state.fullAtMs <= nowMs) this.states.delete(licenseId);
+      if (state.day < today && !liveLease && state.fullAtMs <= nowMs) this.states.delete(key);
     }
   }
 }

@@ -7,7 +7,7 @@ import {
   OCI_EMPTY,
   OCI_IMAGE_MANIFEST,
 } from './media-types';
-import { sha256Digest, type OciDescriptor, type OciLayoutWriter } from './oci-layout';
+import { sha256Digest, type BlobWriter, type OciDescriptor } from './oci-layout';
 import { signWithReleaseKey, type ReleaseKey } from './release-keys';
 
 /** Ways to make a signature manifest hostile or broken, for negative tests. */
@@ -59,7 +59,7 @@ export function simpleSigningPayload(claims: SimpleSigningClaims): Buffer {
 }
 
 /** The OCI empty descriptor cosign uses as config of a signature manifest (image-spec 1.1). */
-export function emptyConfig(layout: OciLayoutWriter): OciDescriptor {
+export function emptyConfig(layout: BlobWriter): OciDescriptor {
   return layout.putBlob(Buffer.from('{}'), OCI_EMPTY);
 }
 
@@ -84,21 +84,28 @@ function manifestBytes(options: CosignSignatureOptions, layer: OciDescriptor, co
   }
 }
 
+/** One simple-signing payload blob and its layer descriptor carrying the base64 signature annotation. */
+export function writeCosignLayer(
+  writer: BlobWriter,
+  key: ReleaseKey,
+  claims: SimpleSigningClaims,
+): { layer: OciDescriptor; payload: Buffer; signature: Buffer } {
+  const payload = simpleSigningPayload(claims);
+  const signature = signWithReleaseKey(key, payload);
+  const layer: OciDescriptor = {
+    ...writer.putBlob(payload, COSIGN_SIMPLE_SIGNING),
+    annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signature.toString('base64') },
+  };
+  return { layer, payload, signature };
+}
+
 /**
  * Writes one signature manifest the way cosign's OCI 1.1 referrers mode does:
  * empty config, one simple-signing layer carrying the base64 signature annotation, and the image
  * as `subject`. The manifest is listed in `index.json` by the caller (layouts expose referrers that way).
  */
-export function writeCosignSignature(
-  layout: OciLayoutWriter,
-  options: CosignSignatureOptions,
-): CosignSignature {
-  const payload = simpleSigningPayload(options.claims);
-  const signature = signWithReleaseKey(options.key, payload);
-  const layer: OciDescriptor = {
-    ...layout.putBlob(payload, COSIGN_SIMPLE_SIGNING),
-    annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signature.toString('base64') },
-  };
+export function writeCosignSignature(layout: BlobWriter, options: CosignSignatureOptions): CosignSignature {
+  const { layer, payload, signature } = writeCosignLayer(layout, options.key, options.claims);
   const bytes = manifestBytes(options, layer, emptyConfig(layout));
   const manifest: OciDescriptor = {
     ...layout.putBlob(bytes, OCI_IMAGE_MANIFEST),

@@ -15,3 +15,9 @@ export const COSIGN_SIGNATURE_ARTIFACT = 'application/vnd.dev.cosign.artifact.si
 export const COSIGN_SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
+export const OCI_TITLE = 'org.opencontainers.image.title';
+export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const SIGSTORE_BUNDLE_V03_EARLY = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -23,13 +23,21 @@ export function blobPath(layoutDir: string, digest: string): string {
   return join(layoutDir, 'blobs', algorithm, hex);
 }
 
+/** Where fixtures put content-addressed blobs: an OCI layout on disk or memory bound for a registry. */
+export interface BlobWriter {
+  putBlob(bytes: Uint8Array, mediaType: string): OciDescriptor;
+  putJson(value: unknown, mediaType: string): OciDescriptor;
+  /** Replaces a stored blob's bytes without changing its name: a digest mismatch on purpose. */
+  overwriteBlob(digest: string, bytes: Uint8Array): void;
+}
+
 /**
  * Writes an OCI image layout directory. JSON goes through canonical JSON so that the same inputs
  * always produce the same bytes, hence the same digests.
  *
  * @see https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md
  */
-export class OciLayoutWriter {
+export class OciLayoutWriter implements BlobWriter {
   private readonly manifests: OciDescriptor[] = [];
 
   constructor(readonly dir: string) {

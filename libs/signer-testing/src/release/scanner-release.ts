@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { writeCosignSignature, type CosignSignature, type SignatureDefect } from './cosign-signature';
+import { readFileSync } from 'node:fs';
+import {
+  writeCosignSignature,
+  type CosignSignature,
+  type SignatureDefect,
+  type SimpleSigningClaims,
+} from './cosign-signature';
 import {
   OCI_IMAGE_CONFIG,
   OCI_IMAGE_INDEX,
@@ -7,8 +13,9 @@ import {
   OCI_LAYER_TAR_GZIP,
   OCI_REF_NAME,
 } from './media-types';
-import { blobPath, writeOciLayout, type OciDescriptor, type OciLayoutWriter } from './oci-layout';
+import { blobPath, sha256Digest, writeOciLayout, type BlobWriter, type OciDescriptor } from './oci-layout';
 import type { ReleaseKey } from './release-keys';
+import { writeSigstoreBundleSignature } from './sigstore-bundle-signature';
 import { gzipLayer, tarOneFile } from './tar';
 
 export const DEFAULT_SCANNER_REPOSITORY = 'registry.stella-ops.local/stella-ops/scanner';
@@ -24,6 +31,8 @@ export interface ReleaseSignatureOptions {
   created?: string | null;
   defect?: SignatureDefect;
   unsignedAnnotations?: Record<string, string>;
+  /** `cosign` simple signing (default) or a Sigstore bundle with DSSE or message-signature content. */
+  format?: 'cosign' | 'bundle-dsse' | 'bundle-message';
 }
 
 export interface ScannerReleaseOptions {
@@ -58,7 +67,8 @@ export interface ScannerRelease {
   signatures: BuiltSignature[];
 }
 
-function writeScannerImage(layout: OciLayoutWriter, version: string, created: string): OciDescriptor {
+/** The scanner image itself: one layer holding its version file, a config and the manifest. */
+export function writeScannerImage(layout: BlobWriter, version: string, created: string): OciDescriptor {
   const tar = tarOneFile('opt/stella-ops/scanner/VERSION', Buffer.from(`${version}\n`));
   const layer = layout.putBlob(gzipLayer(tar), OCI_LAYER_TAR_GZIP);
   const config = layout.putJson(
@@ -87,6 +97,25 @@ function writeScannerImage(layout: OciLayoutWriter, version: string, created: st
   );
 }
 
+/** A Sigstore bundle signature in the layout, shaped like a cosign signature for the callers. */
+function bundleSignature(
+  layout: BlobWriter,
+  spec: ReleaseSignatureOptions,
+  image: OciDescriptor,
+  imageBytes: Buffer,
+  claims: SimpleSigningClaims,
+): CosignSignature {
+  const { manifest, bundle } = writeSigstoreBundleSignature(layout, {
+    key: spec.key,
+    subject: image,
+    subjectBytes: imageBytes,
+    claims,
+    content: spec.format === 'bundle-message' ? 'message' : 'dsse',
+  });
+  const payload = Buffer.from(JSON.stringify(bundle));
+  return { manifest, payload, payloadDigest: sha256Digest(payload), signature: Buffer.alloc(0) };
+}
+
 /**
  * Writes a scanner image and its cosign signatures into an OCI image layout, with real keys and
  * real signatures, so the verifier under test sees what a released (or tampered) scanner looks like.
@@ -99,19 +128,24 @@ export function buildScannerRelease(options: ScannerReleaseOptions): ScannerRele
   const image = writeScannerImage(layout, version, created);
   layout.addToIndex({ ...image, annotations: { [OCI_REF_NAME]: options.refName ?? version } });
 
+  const imageBytes = readFileSync(blobPath(options.dir, image.digest));
   const signatures = (options.signatures ?? []).map((spec): BuiltSignature => {
-    const built = writeCosignSignature(layout, {
-      key: spec.key,
-      subject: image,
-      defect: spec.defect,
-      unsignedAnnotations: spec.unsignedAnnotations,
-      claims: {
-        repository,
-        digest: spec.payloadDigest ?? image.digest,
-        version: spec.version === undefined ? version : spec.version,
-        created: spec.created === undefined ? created : spec.created,
-      },
-    });
+    const claims = {
+      repository,
+      digest: spec.payloadDigest ?? image.digest,
+      version: spec.version === undefined ? version : spec.version,
+      created: spec.created === undefined ? created : spec.created,
+    };
+    const built =
+      spec.format === 'bundle-dsse' || spec.format === 'bundle-message'
+        ? bundleSignature(layout, spec, image, imageBytes, claims)
+        : writeCosignSignature(layout, {
+            key: spec.key,
+            subject: image,
+            defect: spec.defect,
+            unsignedAnnotations: spec.unsignedAnnotations,
+            claims,
+          });
     const manifestDigest = built.manifest.digest;
     return { ...built, manifestDigest, manifestPath: blobPath(options.dir, manifestDigest) };
   });

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DpopKey } from '@signer/client';
+import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile } from '@signer/testing';
+import Redis from 'ioredis';
+import { parse, stringify } from 'yaml';
+import {
+  expectRefusal,
+  freePort,
+  httpRequest,
+  SIGN_PATH,
+  tinyLimits,
+  type HttpAnswer,
+} from './authority-harness';
+import { buildService, removeDir, Replica } from './authority-replicas';
+
+jest.setTimeout(120_000);
+
+const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+/** What callers use: the load balancer in front of both replicas (so `htu` is the same on both). */
+const PUBLIC_URL = 'http://signer.replicas.test';
+
+/**
+ * Two Signer processes (the built service) on different ports sharing the real Redis
+ * (`quotas.store: redis`, a key prefix of this run): DPoP `jti`s and nonces hold across replicas.
+ */
+describe('DPoP across two replicas sharing Redis', () => {
+  const prefix = `signer-test:authority:${randomUUID()}:`;
+  const dirs: string[] = [];
+  let profile: EmbeddedProfile;
+  let authority: DevAuthority;
+  let licensing: DevLicensing;
+  let a: Replica;
+  let b: Replica;
+  const replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    const service = await buildService();
+    dirs.push(service.dir);
+    const dir = mkdtempSync(join(tmpdir(), 'signer-replicas-'));
+    dirs.push(dir);
+    profile = await generateEmbeddedProfile(dir);
+    const raw = parse(readFileSync(profile.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
+    raw['server'] = { ...raw['server'], publicBaseUrl: PUBLIC_URL };
+    raw['quotas'] = { ...raw['quotas'], store: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix };
+    writeFileSync(profile.configPath, stringify(raw));
+    const portA = await freePort();
+    let portB = await freePort();
+    while (portB === portA) portB = await freePort();
+    // allSettled: a replica that started is stopped in afterAll even when the other one failed.
+    const started = await Promise.allSettled(
+      [portA, portB].map((port, index) =>
+        Replica.start({
+          main: service.main,
+          configPath: profile.configPath,
+          port,
+          auditFile: join(dir, `audit/replica-${index}.jsonl`),
+          env: {},
+        }),
+      ),
+    );
+    for (const result of started) if (result.status === 'fulfilled') replicas.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    [a, b] = replicas;
+    const readJwk = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+    authority = await DevAuthority.fromPrivateJwk(readJwk(profile.authorityPrivateJwkFile));
+    licensing = await DevLicensing.fromPrivateJwk(readJwk(profile.licensingPrivateJwkFile));
+  });
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    dirs.forEach(removeDir);
+  });
+
+  const caller = async () => {
+    const key = await DpopKey.generate();
+    const token = await authority.mint({
+      tenant: profile.tenant,
+      installation: profile.installation,
+      jkt: key.thumbprint,
+    });
+    return { key, token };
+  };
+  const poe = (signatures: number) =>
+    licensing.mintPoe({
+      tenant: profile.tenant,
+      installation: profile.installation,
+      license_id: `lic-replicas-${randomUUID()}`,
+      limits: tinyLimits(signatures),
+    });
+  const body = (value: string) => ({
+    subject: [{ name: 'registry.example/app', digest: { sha256: 'ef'.repeat(32) } }],
+    predicateType: 'https://stella-ops.org/attestations/sbom/1',
+    predicate: { replicas: 2 },
+    scannerImageDigest: profile.scannerImageDigest,
+    poe: { format: 'jwt', value },
+  });
+  const headers = async (c: { key: DpopKey; token: string }, nonce?: string) => ({
+    authorization: `DPoP ${c.token}`,
+    dpop: await c.key.proof({
+      method: 'POST',
+      url: `${PUBLIC_URL}${SIGN_PATH}`,
+      accessToken: c.token,
+      nonce,
+    }),
+  });
+  const post = (replica: Replica, value: unknown, sent: Record<string, string>): Promise<HttpAnswer> =>
+    httpRequest(`${replica.url}${SIGN_PATH}`, { body: value, headers: sent });
+  /** The nonce dance against one replica: its `use_dpop_nonce` answer carries the nonce. */
+  const nonceFrom = async (replica: Replica) => {
+    const first = await post(replica, body('no-poe-needed'), await headers(await caller()));
+    expect(first.statusCode).toBe(401);
+    return String(first.headers['dpop-nonce']);
+  };
+
+  describe('when replica A issued the nonce', () => {
+    it('is accepted by replica B, and the other way round', async () => {
+      const value = await poe(2);
+      const one = await caller();
+      expect((await post(b, body(value), await headers(one, await nonceFrom(a)))).statusCode).toBe(200);
+      const two = await caller();
+      expect((await post(a, body(value), await headers(two, await nonceFrom(b)))).statusCode).toBe(200);
+    });
+  });
+
+  describe('when a proof accepted by replica A is replayed against replica B', () => {
+    it('is refused with invalid_dpop_proof, audited by B, nothing signed or counted', async () => {
+      const value = await poe(2);
+      const sent = await headers(await caller(), await nonceFrom(a));
+      expect((await post(a, body(value), sent)).statusCode).toBe(200);
+      const signedOnB = b.auditLines().filter((r) => r['outcome'] === 'signed').length;
+
+      const replayed = await post(b, body(value), sent);
+      await b.logged(String((replayed.json() as { auditId?: string }).auditId));
+      expectRefusal(b, replayed, {
+        status: 401,
+        code: 'invalid_dpop_proof',
+        scheme: 'DPoP',
+        reason: /replayed proof/,
+      });
+      expect(b.auditLines().filter((r) => r['outcome'] === 'signed')).toHaveLength(signedOnB);
+      const fresh = await headers(await caller(), await nonceFrom(b));
+      expect((await post(b, body(value), fresh)).statusCode).toBe(200);
+    });
+  });
+});

@@ -1,0 +1,28 @@
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { PassThroughClient } from 'google-auth-library';
+import { parseServiceEndpoint } from '../kms/endpoint';
+
+/** The two calls the signer makes; the real client satisfies it, over gRPC or REST. */
+export type GcpKmsApi = Pick<KeyManagementServiceClient, 'getPublicKey' | 'asymmetricSign'>;
+
+/**
+ * The Cloud KMS client for one key. Without `endpoint`: the library defaults (gRPC to
+ * cloudkms.googleapis.com, Application Default Credentials). With `endpoint` (contract §7): the
+ * REST transport at that base URL — with ADC over https; a loopback `http://` endpoint (an
+ * emulator) gets no credentials at all, so no token is ever sent in clear text and the client does
+ * not go looking for the cloud metadata server.
+ */
+export function createGcpKmsClient(keyId: string, endpoint: string | undefined): KeyManagementServiceClient {
+  if (endpoint === undefined) return new KeyManagementServiceClient();
+  const parsed = parseServiceEndpoint(`signing.keys.${keyId}.endpoint`, endpoint);
+  return new KeyManagementServiceClient({
+    fallback: true,
+    apiEndpoint: parsed.host,
+    port: parsed.port,
+    protocol: parsed.protocol,
+    // Node's own fetch: gaxios would otherwise load node-fetch through a dynamic import().
+    ...(parsed.protocol === 'http'
+      ? { authClient: new PassThroughClient({ transporterOptions: { fetchImplementation: fetch } }) }
+      : {}),
+  });
+}

@@ -1,0 +1,15 @@
+import { SignerError } from '@signer/core';
+
+/** First key of the two-key advisory locks the audit trail takes (ASCII "SG"). */
+export const AUDIT_LOCK_CLASS = 0x5347;
+
+/** The SQLSTATE of a PostgreSQL error, if the value is one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Fail closed: any PostgreSQL failure on the audit path is `upstream_unavailable` (upstream audit). */
+export function postgresAuditError(message: string, cause?: unknown): SignerError {
+  return new SignerError('upstream_unavailable', message, { upstream: 'audit', cause, retryAfterSeconds: 1 });
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { QuotaGate } from '@signer/core';
+import { describeQuotaGateConformance, expectThrottled, plan } from '../../test/quota-gate-conformance';
+import { refusal } from '../../test/refusal';
+import { secondsUntilNextUtcMidnight } from '../memory/quota-math';
+import { RedisConnection } from './redis-connection';
+import { RedisQuotaGate } from './redis-quota-gate';
+
+const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Gives each test its own tenant namespace, so tests sharing one prefix never share counters. */
+function namespaced(gate: QuotaGate): QuotaGate {
+  const ns = randomUUID();
+  return {
+    acquire: (subject, limits) => gate.acquire({ ...subject, tenant: `${ns}/${subject.tenant}` }, limits),
+  };
+}
+
+describe('RedisQuotaGate (real Redis)', () => {
+  // A unique prefix per run so parallel runs and other suites never see each other's keys.
+  const prefix = `signer-test:${randomUUID()}:`;
+  let a: RedisConnection;
+  let b: RedisConnection;
+
+  beforeAll(async () => {
+    a = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+    b = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+    await Promise.all([a.connect(), b.connect()]);
+  });
+  afterAll(async () => {
+    const keys = await a.client.keys(`${prefix}*`);
+    if (keys.length) await a.client.del(...keys);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  describe('conformance (scripts driven by a manual clock)', () => {
+    describeQuotaGateConformance(({ clock, leaseSeconds }) =>
+      namespaced(new RedisQuotaGate({ connection: a, leaseSeconds, timeSource: clock })),
+    );
+  });
+
+  describe('with Redis server time', () => {
+    const subject = () => ({ licenseId: 'lic-1', tenant: `tenant-${randomUUID()}` });
+
+    describe('when two replicas share one licence', () => {
+      it('admits exactly the burst across both, and counts down one bucket', async () => {
+        const replicas = [new RedisQuotaGate({ connection: a }), new RedisQuotaGate({ connection: b })];
+        const who = subject();
+        const limits = plan({ qps: 0.01, burst: 6 });
+        const results = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) => replicas[i % 2].acquire(who, limits)),
+        );
+        const admitted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.qpsRemaining] : []));
+        expect(admitted.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      });
+
+      it('never hands out more slots than the concurrency limit', async () => {
+        const replicas = [new RedisQuotaGate({ connection: a }), new RedisQuotaGate({ connection: b })];
+        const who = subject();
+        const limits = plan({ concurrency: 3 });
+        const results = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) => replicas[i % 2].acquire(who, limits)),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+        const gate = replicas[0];
+        expect(await a.client.zcard(gate.keys(who).leases)).toBe(3);
+      });
+    });
+
+    describe('when the bucket is empty and time passes', () => {
+      it('refills at qps per second of server time', async () => {
+        const gate = new RedisQuotaGate({ connection: a });
+        const who = subject();
+        const limits = plan({ qps: 5, burst: 1 });
+        await gate.acquire(who, limits);
+        expectThrottled(await refusal(gate.acquire(who, limits)), 'qps', 1);
+        await sleep(250);
+        await expect(gate.acquire(who, limits)).resolves.toMatchObject({ qpsRemaining: 0 });
+      });
+    });
+
+    describe('when a replica never releases its lease', () => {
+      it('lets any replica reclaim the slot once the lease has expired', async () => {
+        const who = subject();
+        const limits = plan({ concurrency: 1 });
+        const crashed = new RedisQuotaGate({ connection: a, leaseSeconds: 0.3 });
+        await crashed.acquire(who, limits);
+        const survivor = new RedisQuotaGate({ connection: b, leaseSeconds: 0.3 });
+        expectThrottled(await refusal(survivor.acquire(who, limits)), 'concurrency', 1);
+        await sleep(400);
+        await expect(survivor.acquire(who, limits)).resolves.toBeDefined();
+        expect(await b.client.zcard(survivor.keys(who).leases)).toBe(1);
+      });
+    });
+
+    describe('when the daily cap is reached', () => {
+      it('answers Retry-After until the next UTC midnight of server time', async () => {
+        const gate = new RedisQuotaGate({ connection: a });
+        const who = subject();
+        await gate.acquire(who, plan({ dailyCap: 1 }));
+        const error = await refusal(gate.acquire(who, plan({ dailyCap: 1 })));
+        const [seconds, micros] = await a.client.time();
+        const expected = secondsUntilNextUtcMidnight(
+          Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+        );
+        expect(error.limit).toBe('daily');
+        expect(Math.abs((error.retryAfterSeconds as number) - expected)).toBeLessThanOrEqual(1);
+      });
+    });
+
+    describe('when a licence is used', () => {
+      it('keeps its state under the prefix, tagged by tenant and licence, with expiries', async () => {
+        const gate = new RedisQuotaGate({ connection: a });
+        const who = { licenseId: 'lic:{odd}', tenant: 'tenant a' };
+        await gate.acquire(who, plan());
+        const keys = gate.keys(who);
+        expect(keys).toEqual({
+          state: `${prefix}quota:{tenant%20a:lic%3A%7Bodd%7D}:state`,
+          leases: `${prefix}quota:{tenant%20a:lic%3A%7Bodd%7D}:leases`,
+        });
+        expect(await a.client.hgetall(keys.state)).toMatchObject({ used: '1', tokens: '99' });
+        expect(await a.client.pttl(keys.state)).toBeGreaterThan(60_000);
+        expect(await a.client.pttl(keys.leases)).toBeGreaterThan(0);
+        expect(await a.client.pttl(keys.leases)).toBeLessThanOrEqual(31_000);
+      });
+    });
+  });
+
+  describe('when Redis is unreachable', () => {
+    it('refuses with upstream_unavailable, never an allow', async () => {
+      const dead = new RedisConnection({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 200 });
+      await expect(dead.connect()).rejects.toBeDefined();
+      const error = await refusal(
+        new RedisQuotaGate({ connection: dead }).acquire({ licenseId: 'l', tenant: 't' }, plan()),
+      );
+      expect(error).toMatchObject({ code: 'upstream_unavailable', upstream: 'redis', retryAfterSeconds: 1 });
+      await dead.close();
+    });
+
+    it('does not turn a release into a failure, and reports it', async () => {
+      const flaky = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+      await flaky.connect();
+      const reported: unknown[] = [];
+      const gate = new RedisQuotaGate({ connection: flaky, onReleaseError: (error) => reported.push(error) });
+      const lease = await gate.acquire({ licenseId: 'l', tenant: `t-${randomUUID()}` }, plan());
+      await flaky.close();
+      await expect(lease.release('failed')).resolves.toBeUndefined();
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toMatchObject({ code: 'upstream_unavailable' });
+    });
+  });
+
+  describe('when leaseSeconds is not positive', () => {
+    it('throws a RangeError', () => {
+      expect(() => new RedisQuotaGate({ connection: a, leaseSeconds: 0 })).toThrow(RangeError);
+    });
+  });
+});
