@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { buildEntry } from './build.mjs';
 
 const root = join(import.meta.dirname, '..');
-const devDir = join(root, '.signer-dev');
+// SIGNER_DEV_DIR / SIGNER_DEV_PORT move the embedded profile (the docs walk-through test uses them).
+const devDir = process.env.SIGNER_DEV_DIR ?? join(root, '.signer-dev');
 const main = await buildEntry('signer-api');
 const env = { ...process.env };
 

@@ -6,7 +6,8 @@ if (!dir) {
   process.stderr.write('usage: embedded-profile <dir>\n');
   process.exit(2);
 }
-generateEmbeddedProfile(dir).then(
+const port = process.env['SIGNER_DEV_PORT'] ? Number(process.env['SIGNER_DEV_PORT']) : undefined;
+generateEmbeddedProfile(dir, { port }).then(
   (profile) => process.stdout.write(`${JSON.stringify(profile)}\n`),
   (error: unknown) => {
     process.stderr.write(`cannot generate the embedded profile: ${String(error)}\n`);
