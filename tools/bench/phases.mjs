@@ -59,6 +59,7 @@ async function drive(ctx, job, serverPid) {
   const server = end.server - start.server;
   const core = ctx.serviceCpu === undefined ? 'all' : String(ctx.serviceCpu);
   const others = ctx.serviceCpu === undefined ? result.generatorCpu * wall : 0;
+  const busy = (cpu) => end.cores[String(cpu)] - start.cores[String(cpu)];
   const perRequest = (kind, part) =>
     ((end.threads[kind][part] - start.threads[kind][part]) * 1000) / Math.max(1, result.requests);
   return {
@@ -73,6 +74,10 @@ async function drive(ctx, job, serverPid) {
       ]),
     ),
     foreignCpu: Math.max(0, end.cores[core] - start.cores[core] - server - others) / wall,
+    // Other processes on the generator's core delay the load itself: fewer requests in flight.
+    ...(ctx.loadCpu === undefined
+      ? {}
+      : { loadCoreForeignCpu: Math.max(0, busy(ctx.loadCpu) - result.generatorCpu * wall) / wall }),
   };
 }
 

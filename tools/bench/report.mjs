@@ -5,6 +5,7 @@ export const GENERATOR_BOUND = 0.9;
 
 const int = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const median = (values) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)];
 const pct = (value) => `${Math.round(value * 100)} %`;
 
 function table(rows) {
@@ -66,7 +67,8 @@ export function printReport(r) {
       `no-op run; ${int(signer.proofs.poolSize)} proofs made before the window (${signer.proofs.madeInWindow} inside it)`,
     ...(r.roundRatios.length > 1
       ? [
-          `  median of ${r.roundRatios.length} rounds; ratio per round: ${r.roundRatios.map((x) => x.toFixed(3)).join(', ')}`,
+          `  figures are each measurement's median round of ${r.roundRatios.length}; ratio within each round: ` +
+            `${r.roundRatios.map((x) => x.toFixed(3)).join(', ')} (median ${median(r.roundRatios).toFixed(3)})`,
         ]
       : []),
     ...(floorA.generatorCpu > GENERATOR_BOUND
@@ -75,6 +77,9 @@ export function printReport(r) {
         ]
       : []),
     `  other processes took ${foreign.map(pct).join(' / ')} of the service core during signer / floor a / floor b` +
+      (signer.loadCoreForeignCpu === undefined
+        ? ''
+        : `, ${pct(signer.loadCoreForeignCpu)} / ${pct(floorA.loadCoreForeignCpu)} of the load core`) +
       (r.disturbed ? ' — the machine was busy: rerun when it is quiet' : ''),
     '',
   ];

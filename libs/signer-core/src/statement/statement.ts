@@ -1,3 +1,4 @@
+import { CanonicalJsonError, canonicalize } from '../canonical-json/canonical-json';
 import { SignerError } from '../errors';
 import type { SubjectInput } from '../model';
 
@@ -29,7 +30,8 @@ function validateSubject(subject: SubjectInput, index: number): SubjectInput {
     throw new SignerError('invalid_request', `subject[${index}].digest: expected a sha256 entry`);
   }
   for (const algorithm of algorithms) {
-    const pattern = DIGEST_PATTERNS[algorithm];
+    // Own members only: `constructor` or `toString` must not resolve to Object.prototype's.
+    const pattern = Object.hasOwn(DIGEST_PATTERNS, algorithm) ? DIGEST_PATTERNS[algorithm] : undefined;
     if (!pattern) {
       throw new SignerError(
         'invalid_request',
@@ -76,10 +78,26 @@ export function buildStatement(input: {
     );
   }
   const subject = input.subject.map(validateSubject).sort(compareSubjects);
-  return {
+  const statement: InTotoStatement = {
     _type: IN_TOTO_STATEMENT_TYPE,
     subject,
     predicateType: input.predicateType,
     predicate: input.predicate,
   };
+  assertCanonicalizable(statement);
+  return statement;
+}
+
+/**
+ * A statement that has no canonical form (a lone surrogate, nesting deeper than JCS allows) cannot
+ * be signed: it is the caller's body that is wrong, so it is refused here as `invalid_request`
+ * rather than failing later as an internal error.
+ */
+function assertCanonicalizable(statement: InTotoStatement): void {
+  try {
+    canonicalize(statement);
+  } catch (cause) {
+    if (!(cause instanceof CanonicalJsonError)) throw cause;
+    throw new SignerError('invalid_request', `body: expected canonical JSON, ${cause.message}`, { cause });
+  }
 }

@@ -39,6 +39,14 @@ function safeEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/**
+ * A proof member for an operator message. Never String(): a JSON object with a `toString` member
+ * makes it throw a TypeError, which would surface as a 500 instead of the refusal.
+ */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value;
+}
+
 /** A JWS segment as a JSON object, or a refusal. */
 function decodeSegment(segment: string, what: string): JsonObject {
   let value: unknown;
@@ -68,10 +76,10 @@ export class DpopProofVerifier {
     if (!isCanonicalCompactJws(proof)) throw refuse('expected one canonical compact JWS');
     const [encodedHeader, encodedPayload] = proof.split('.');
     const header = decodeSegment(encodedHeader, 'header');
-    if (header['typ'] !== 'dpop+jwt') throw refuse(`expected typ dpop+jwt, got ${String(header['typ'])}`);
+    if (header['typ'] !== 'dpop+jwt') throw refuse(`expected typ dpop+jwt, got ${shown(header['typ'])}`);
     const alg = header['alg'];
     if (typeof alg !== 'string' || !this.options.algorithms.includes(alg)) {
-      throw refuse(`expected an allowed asymmetric alg, got ${String(alg)}`);
+      throw refuse(`expected an allowed asymmetric alg, got ${shown(alg)}`);
     }
     // RFC 7515 §4.1.11: a critical extension we do not understand makes the JWS invalid.
     if ('crit' in header) throw refuse('expected no crit header parameter');
@@ -111,7 +119,7 @@ export class DpopProofVerifier {
     const { jti, htm, htu, iat, ath, exp, nbf } = payload;
     if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
       throw refuse('expected a jti of 8..256 chars');
-    if (htm !== credentials.method) throw refuse(`expected htm ${credentials.method}, got ${String(htm)}`);
+    if (htm !== credentials.method) throw refuse(`expected htm ${credentials.method}, got ${shown(htm)}`);
     const expected = normalizeHtu(credentials.htu);
     if (typeof htu !== 'string' || expected === null || normalizeHtu(htu) !== expected) {
       throw refuse(`expected htu ${expected ?? '(unusable request URL)'}, got another URL`);

@@ -14,7 +14,9 @@ export type StatementClaims =
  */
 export function statementClaims(payload: Buffer, digest: string): StatementClaims {
   const statement = parseJson(payload);
-  if (!isRecord(statement) || !IN_TOTO_STATEMENT_TYPES.includes(String(statement._type))) {
+  // typeof, not String(): an object `_type` with a `toString` member would make String() throw.
+  const type = isRecord(statement) ? statement._type : undefined;
+  if (!isRecord(statement) || typeof type !== 'string' || !IN_TOTO_STATEMENT_TYPES.includes(type)) {
     return { kind: 'malformed' };
   }
   if (!Array.isArray(statement.subject)) return { kind: 'malformed' };

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { CanonicalJsonError, canonicalize } from './canonical-json';
+
+/** CI replays one fixed seed (reproducible); locally every run explores new cases (fast-check prints the seed). */
+const SEED = process.env['CI'] ? { seed: 20261128 } : {};
+
+describe('canonicalize', () => {
+  describe('when given a JSON value', () => {
+    it('is a fixed point through JSON.parse', () => {
+      fc.assert(
+        fc.property(fc.jsonValue(), (value) => {
+          const text = canonicalize(value);
+          expect(canonicalize(JSON.parse(text))).toBe(text);
+        }),
+        { numRuns: 2000, ...SEED },
+      );
+    });
+
+    it('does not depend on member order', () => {
+      fc.assert(
+        fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })), (record) => {
+          const reversed = Object.fromEntries(Object.entries(record).reverse());
+          expect(canonicalize(reversed)).toBe(canonicalize(record));
+        }),
+        { numRuns: 500, ...SEED },
+      );
+    });
+  });
+
+  describe('when given anything at all', () => {
+    it('returns JSON text or throws CanonicalJsonError, nothing else', () => {
+      const deep = fc.integer({ min: 200, max: 400 }).map((depth) => {
+        let value: unknown = 'leaf';
+        for (let i = 0; i < depth; i += 1) value = [value];
+        return value;
+      });
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.anything({ withBigInt: true, withMap: true, withSet: true }),
+            fc.string({ unit: 'binary' }),
+            deep,
+          ),
+          (value) => {
+            try {
+              JSON.parse(canonicalize(value));
+            } catch (error) {
+              expect(error).toBeInstanceOf(CanonicalJsonError);
+            }
+          },
+        ),
+        { numRuns: 2000, ...SEED },
+      );
+    });
+  });
+});
