@@ -1,41 +1,15 @@
 // Load generator, run as a child process (its own core when pinned): drives one POST route with
 // autocannon and reports counts, latency, its own CPU use and the audit ids of the 200 answers.
-// The orchestrator sends the job over IPC; every proof is built before the timed window.
+// The orchestrator sends the job over IPC; proofs are made before the timed window (proof-pool.mjs).
 import autocannon from 'autocannon';
 import { dpopProofFactory } from './dpop.mjs';
+import { proofPool } from './proof-pool.mjs';
 
 const AUDIT_ID = /"auditId":"([0-9a-f-]{36})"/;
 const MAX_FAILURE_SAMPLES = 5;
 
-/**
- * Proofs for the window. `unique`: each is sent once, with `iat` set to when it should be used at
- * the expected rate (within the server's skew); once the pool runs out, proofs are made inside
- * the window and counted. Otherwise the pool is cycled (for a floor that checks nothing).
- */
-function proofSource(job) {
-  const factory = dpopProofFactory(job);
-  const { size, unique, expectedRps } = job.pool;
-  const started = performance.now();
-  const epoch = Math.floor(Date.now() / 1000);
-  const pool = new Array(size);
-  for (let i = 0; i < size; i += 1) pool[i] = factory.proof(epoch + Math.floor(i / expectedRps));
-  const generationMs = performance.now() - started;
-  let next = 0;
-  let madeInWindow = 0;
-  return {
-    generationMs,
-    take() {
-      if (next < size) return pool[next++];
-      if (!unique && size > 0) return pool[next++ % size];
-      madeInWindow += 1;
-      return factory.proof();
-    },
-    stats: () => ({ poolSize: size, used: Math.min(next, size), madeInWindow }),
-  };
-}
-
 async function run(job) {
-  const proofs = proofSource(job);
+  const proofs = proofPool(dpopProofFactory(job), { ...job.pool, seconds: job.seconds });
   const auditIds = [];
   const statuses = {};
   const failures = [];

@@ -8,7 +8,7 @@ import { freePort, runJob, startNode, stopProcess, waitUntil } from './processes
 import { checkAuditTrail, preAuthEncoding, root, signRequestBody } from './workspace.mjs';
 
 export const SIGN_PATH = '/api/v1/signer/sign/dsse';
-/** The warm-up runs on a cold JIT and makes its proofs inside the window: it underestimates the rate. */
+/** Pool size over the warm-up rate, which a cold JIT and proofs made inside the window understate. */
 const POOL_HEADROOM = 3;
 const POOL_MINIMUM = 2000;
 const READY_TIMEOUT_MS = 30_000;
@@ -130,7 +130,7 @@ export async function measureSigner(ctx, { signerMain, kit }, profile, work) {
     await waitUntil('signer /readyz', ready, { timeoutMs: READY_TIMEOUT_MS, child });
     enrolled = await enrol(kit, profile, `${origin}${SIGN_PATH}`, body);
     const job = { ...enrolled.caller, origin, path: SIGN_PATH, body, connections: ctx.settings.connections };
-    const warmupPool = { size: 0, unique: true, expectedRps: 1 };
+    const warmupPool = { size: 0, unique: true };
     runs.push(
       await drive(
         ctx,
@@ -141,7 +141,7 @@ export async function measureSigner(ctx, { signerMain, kit }, profile, work) {
     requireClean(ctx, 'signer warm-up', runs[0]);
     const expectedRps = Math.max(100, runs[0].rps);
     const size = Math.ceil(expectedRps * ctx.settings.seconds * POOL_HEADROOM) + POOL_MINIMUM;
-    const pool = { size, unique: true, expectedRps };
+    const pool = { size, unique: true };
     runs.push(
       await drive(ctx, { ...job, collectAuditIds: true, seconds: ctx.settings.seconds, pool }, child.pid),
     );
@@ -175,7 +175,7 @@ export async function measureNoop(ctx, signer, work) {
     const ready = async () =>
       (await post(`${origin}${SIGN_PATH}`, { 'content-type': 'application/json' }, body)).ok;
     await waitUntil('no-op server', ready, { timeoutMs: READY_TIMEOUT_MS, child });
-    const pool = { size: signer.main.proofs.poolSize, unique: false, expectedRps: 1 };
+    const pool = { size: signer.main.proofs.poolSize, unique: false };
     const job = {
       ...signer.caller,
       origin,

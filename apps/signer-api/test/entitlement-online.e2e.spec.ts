@@ -212,12 +212,14 @@ describe('PoE gate with online Licensing (fake Licensing on loopback)', () => {
     });
 
     it('caches an active decision no longer than the licence lives, then denies and caches the denial', async () => {
-      const poe = await issue({}, { lifetimeSeconds: 4 });
+      // The licence (8 s) ends before cacheTtlSeconds (10 s): exp - now bounds the entry. The clock
+      // also runs in real time, so each step keeps seconds of margin for a loaded machine.
+      const poe = await issue({}, { lifetimeSeconds: 8 });
       expect((await sign(poe)).statusCode).toBe(200);
-      clock.advanceSeconds(3);
+      clock.advanceSeconds(4);
       expect((await sign(poe)).statusCode).toBe(200);
       expect(licensing.callsFor(poe)).toBe(1);
-      clock.advanceSeconds(2);
+      clock.advanceSeconds(5);
       expectProblem(await sign(poe), 403, 'entitlement_denied');
       expect(licensing.callsFor(poe)).toBe(2);
       clock.advanceSeconds(NEGATIVE_TTL - 1);
