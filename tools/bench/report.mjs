@@ -57,6 +57,7 @@ export function printReport(r) {
     `Stella Ops Signer bench — ${r.date}`,
     `  ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}; ${r.settings.connections} connections, ` +
       `${r.settings.seconds} s per run; ${pinning}`,
+    `  source: ${r.source.commit.slice(0, 12)}${r.source.dirty ? ' + uncommitted changes' : ''}`,
     '',
     ...table(rows),
     '',

@@ -2,6 +2,7 @@
 // `npm run bench`: the Signer's signing throughput against two floors measured in the same run on
 // the same machine — (a) a Nest+Fastify no-op endpoint fed the same requests, (b) the request's
 // unavoidable crypto in a tight loop — and the ratio signer / combined floor. See docs/performance.md.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,16 @@ function summarise(rounds, ctx) {
   };
 }
 
+/** The commit measured, and whether the working tree differed from it (read-only git calls). */
+function sourceVersion() {
+  const git = (args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', timeout: 10_000 }).trim();
+  try {
+    return { commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain']).length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
 const log = (message) => process.stderr.write(`bench: ${message}\n`);
 
 async function main() {
@@ -130,6 +141,7 @@ async function main() {
       kernel: release(),
       auditFs: filesystemOf(work),
     };
+    results.source = sourceVersion();
     mkdirSync(join(root, 'tmp/bench'), { recursive: true });
     writeFileSync(join(root, 'tmp/bench/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     printReport(results);
