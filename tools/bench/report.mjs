@@ -2,10 +2,11 @@
 
 /** Load generator's share of its core above which floor (a) may measure the generator, not the server. */
 export const GENERATOR_BOUND = 0.9;
+/** Spread of floor (b)'s CPU per op between rounds above which the host's speed is called uneven. */
+export const HOST_SLOWDOWN = 1.15;
 
 const int = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
-const median = (values) => [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)];
 const pct = (value) => `${Math.round(value * 100)} %`;
 
 function table(rows) {
@@ -68,8 +69,16 @@ export function printReport(r) {
       `no-op run; ${int(signer.proofs.poolSize)} proofs made before the window (${signer.proofs.madeInWindow} inside it)`,
     ...(r.roundRatios.length > 1
       ? [
-          `  figures are each measurement's median round of ${r.roundRatios.length}; ratio within each round: ` +
-            `${r.roundRatios.map((x) => x.toFixed(3)).join(', ')} (median ${median(r.roundRatios).toFixed(3)})`,
+          `  figures are each measurement's median over ${r.roundsUsed} ${r.disturbed ? '' : 'undisturbed '}round(s) ` +
+            `of ${r.roundRatios.length}; ratio within each round: ` +
+            r.roundRatios.map((x, i) => `${x.toFixed(3)}${r.roundsDisturbed[i] ? '*' : ''}`).join(', ') +
+            (r.roundsDisturbed.some(Boolean) ? ' (* disturbed)' : ''),
+        ]
+      : []),
+    ...(r.hostSlowdown > HOST_SLOWDOWN
+      ? [
+          `  the same crypto work took up to ${pct(r.hostSlowdown - 1)} more CPU in one round than in another: ` +
+            'the host slowed this machine unevenly; prefer a rerun or more rounds',
         ]
       : []),
     ...(floorA.generatorCpu > GENERATOR_BOUND

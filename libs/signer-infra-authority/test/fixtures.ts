@@ -14,7 +14,9 @@ export class ManualClock implements Clock {
 /** Minimal in-memory ports with the real contract (single use, issued-only), for unit tests. */
 export class SetReplayCache implements ReplayCache {
   readonly seen = new Set<string>();
-  async firstSeen(key: string): Promise<boolean> {
+  readonly ttls: number[] = [];
+  async firstSeen(key: string, ttlSeconds: number): Promise<boolean> {
+    this.ttls.push(ttlSeconds);
     if (this.seen.has(key)) return false;
     this.seen.add(key);
     return true;

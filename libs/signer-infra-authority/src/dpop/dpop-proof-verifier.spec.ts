@@ -105,6 +105,12 @@ describe('DpopProofVerifier', () => {
       await expect(verifier().verify(token, credentials(p))).resolves.toBe(key.thumbprint);
       await expectRefused(p);
     });
+    it('remembers a jti only until its proof would be refused by the iat check anyway', async () => {
+      await verifier().verify(token, credentials(await proof({ iat: NOW - 10 })));
+      await verifier().verify(token, credentials(await proof({ iat: NOW + 10 })));
+      // iat + skew (30) + 1 - now
+      expect(replay.ttls).toEqual([21, 41]);
+    });
     it('refuses a refused proof without consuming its jti', async () => {
       const bad = await proof({ jti: 'jti-kept-000', method: 'GET' });
       await expectRefused(bad);
