@@ -17,7 +17,7 @@ import type { RequestSchema } from '../ports/request-schema';
 import { assertTenantBinding } from '../policies/caller';
 import { assertEntitlementActive, assertReleaseWindow, resolvePlanLimits } from '../policies/entitlement';
 import { assertArtifactSize, assertPredicateAllowed, assertReleaseTrusted } from '../policies/request';
-import { buildStatement, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
+import { buildSignedStatement, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
 import { CallerAuthenticator, type CallerCredentials } from './caller-authenticator';
 import { DecisionTrail } from './decision-trail';
 import { replayedError, type IdempotencyGuard, type IdempotencyTicket } from './idempotency-guard';
@@ -131,7 +131,7 @@ export class SigningPipeline {
     const request = await trail.gate('body', () => options.schema.parse(invocation.body));
     trail.record.scannerImageDigest = request.scannerImageDigest;
     trail.record.predicateType = request.predicateType;
-    const statement = await trail.gate('body', () => buildStatement(request));
+    const { statement, payload } = await trail.gate('body', () => buildSignedStatement(request));
     trail.record.subjectDigests = statement.subject.map((s) => `sha256:${s.digest.sha256}`);
 
     const caller = await options.authenticator.authenticate(invocation.credentials, trail);
@@ -166,7 +166,6 @@ export class SigningPipeline {
     await trail.gate('predicate', () =>
       assertPredicateAllowed(request.predicateType, options.policy.allowedPredicates),
     );
-    const payload = canonicalBytes(statement);
     const limits = await trail.gate('size', () => {
       const resolved = resolvePlanLimits(options.policy.plans, entitlement);
       assertArtifactSize(payload.length, resolved.maxArtifactBytes);

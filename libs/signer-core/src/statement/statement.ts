@@ -66,7 +66,7 @@ function compareSubjects(a: SubjectInput, b: SubjectInput): number {
  * Builds an in-toto Statement v1 with validated digests and subjects sorted by name, then digest,
  * so that the same request always yields the same statement.
  */
-export function buildStatement(input: {
+function assembleStatement(input: {
   subject: SubjectInput[];
   predicateType: string;
   predicate: Record<string, unknown>;
@@ -84,7 +84,6 @@ export function buildStatement(input: {
     predicateType: input.predicateType,
     predicate: input.predicate,
   };
-  assertCanonicalizable(statement);
   return statement;
 }
 
@@ -93,11 +92,25 @@ export function buildStatement(input: {
  * be signed: it is the caller's body that is wrong, so it is refused here as `invalid_request`
  * rather than failing later as an internal error.
  */
-function assertCanonicalizable(statement: InTotoStatement): void {
+function canonicalPayload(statement: InTotoStatement): Buffer {
   try {
-    canonicalize(statement);
+    return Buffer.from(canonicalize(statement), 'utf8');
   } catch (cause) {
     if (!(cause instanceof CanonicalJsonError)) throw cause;
     throw new SignerError('invalid_request', `body: expected canonical JSON, ${cause.message}`, { cause });
   }
+}
+
+/** The statement and its canonical bytes (the DSSE payload), canonicalised exactly once. */
+export function buildSignedStatement(input: Parameters<typeof assembleStatement>[0]): {
+  statement: InTotoStatement;
+  payload: Buffer;
+} {
+  const statement = assembleStatement(input);
+  return { statement, payload: canonicalPayload(statement) };
+}
+
+/** A validated statement; refuses one without a canonical form (see {@link buildSignedStatement}). */
+export function buildStatement(input: Parameters<typeof assembleStatement>[0]): InTotoStatement {
+  return buildSignedStatement(input).statement;
 }
