@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DpopKey } from '@signer/client';
 import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/testing';
@@ -147,7 +148,7 @@ describe('token and proof mutations (property)', () => {
       scopes: ['signer.sign'],
       expiresAt: NOW + 300,
       confirmation: { jkt: key.thumbprint },
-      tokenHash: 'h',
+      tokenHash: createHash('sha256').update(token).digest('base64url'),
     });
     const credentials = (dpopProof: string): PresentedCredentials => ({
       scheme: 'DPoP',

@@ -185,6 +185,9 @@ export const SignerConfigSchema = Type.Object(
         sink: Type.Union([Type.Literal('file'), Type.Literal('postgres')], { default: 'file' }),
         filePath: Type.Optional(NonEmpty),
         postgresUrl: Type.Optional(NonEmpty),
+        // Extension (docs/decisions.md): under concurrent load a batch waits up to this long for
+        // more records, so one fdatasync / transaction serves more requests. 0 = never wait.
+        batchDelayMs: Type.Integer({ minimum: 0, maximum: 50, default: 2 }),
       },
       { ...strict, default: {} },
     ),

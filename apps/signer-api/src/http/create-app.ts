@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { requestTraceId, traceRequests } from '../observability/http-spans';
-import { createLogger } from '../observability/logger';
+import { createLogger, lazyChildLoggerFactory } from '../observability/logger';
 import type { SignerRuntime } from '../wiring/create-runtime';
 import { ProblemFilter } from './problem.filter';
 import { ProblemResponder } from './problem-responder';
@@ -47,6 +47,7 @@ export async function createApp(
   const logger = options.logger ?? createLogger();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
+    childLoggerFactory: lazyChildLoggerFactory,
     // One access line per request is written by our onResponse hook, with the outcome code.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: runtime.config.server.bodyLimitBytes,

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import pino, { type Bindings, type ChildLoggerOptions, type Logger } from 'pino';
 import { activeTraceIds } from './tracing';
 
 /**
@@ -47,4 +48,38 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
     },
     options.destination,
   );
+}
+
+type LevelMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LEVEL_METHODS: readonly LevelMethod[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Fastify's per-request logger (`request.log`), made only when something logs through it. Fastify
+ * builds one child per request, and a child of a logger with redaction costs more than the rest
+ * of the request's logging; our access line is written by the onResponse hook on the root logger
+ * and names the correlation id itself, so on the normal path no child is ever made. A line that
+ * does go through `request.log` (Fastify's own error reports) still carries the request's bindings.
+ */
+export function lazyChildLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
+  let child: FastifyBaseLogger | undefined;
+  const real = (): FastifyBaseLogger => (child ??= logger.child(bindings, options));
+  const lazy = {
+    get level(): string {
+      return child?.level ?? logger.level;
+    },
+    set level(value: string) {
+      real().level = value;
+    },
+    child: (childBindings: Bindings, childOptions?: ChildLoggerOptions) =>
+      real().child(childBindings, childOptions),
+  } as FastifyBaseLogger;
+  for (const method of LEVEL_METHODS) {
+    (lazy as unknown as Record<LevelMethod, (...args: unknown[]) => void>)[method] = (...args: unknown[]) =>
+      (real()[method] as (...a: unknown[]) => void)(...args);
+  }
+  return lazy;
 }

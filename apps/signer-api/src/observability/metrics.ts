@@ -1,5 +1,6 @@
-import type { GateName, PipelineObserver, SignerError } from '@signer/core';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { AuditRecord, GateName, PipelineObserver, SignerError } from '@signer/core';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { StageHistogram } from './stage-histogram';
 
 /** The contract's metrics (§8), on a registry of their own so tests and replicas never share state. */
 export class SignerMetrics implements PipelineObserver {
@@ -10,13 +11,12 @@ export class SignerMetrics implements PipelineObserver {
     labelNames: ['outcome', 'mode'],
     registers: [this.registry],
   });
-  private readonly duration = new Histogram({
-    name: 'signer_request_duration_seconds',
-    help: 'Time spent per pipeline stage; stage="total" is the whole decision.',
-    labelNames: ['stage'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
+  private readonly duration = new StageHistogram(
+    'signer_request_duration_seconds',
+    'Time spent per pipeline stage; stage="total" is the whole decision.',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    this.registry,
+  );
   private readonly poe = new Counter({
     name: 'signer_poe_decisions_total',
     help: 'PoE gate results (allow or the refusal code).',
@@ -48,18 +48,32 @@ export class SignerMetrics implements PipelineObserver {
     registers: [this.registry],
   });
 
+  /** Counters bound once per label set: prom-client hashes the labels object on every unbound call. */
+  private readonly outcomes = new Map<string, ReturnType<Counter['labels']>>();
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  gate(gate: GateName, seconds: number, verdict: string): void {
-    this.duration.observe({ stage: gate }, seconds);
-    if (gate === 'poe') this.poe.inc({ result: verdict === 'pass' ? 'allow' : verdict });
+  gate(gate: GateName, seconds: number): void {
+    this.duration.observe(gate, seconds);
+  }
+
+  /** One PoE decision per request: the gate's final verdict (it also runs for the release window). */
+  decided(record: Readonly<AuditRecord>): void {
+    const verdict = record.gates.poe;
+    if (verdict !== undefined) this.poe.inc({ result: verdict === 'pass' ? 'allow' : verdict });
   }
 
   outcome(outcome: string, mode: string, seconds: number): void {
-    this.requests.inc({ outcome, mode });
-    this.duration.observe({ stage: 'total' }, seconds);
+    const key = `${outcome} ${mode}`;
+    let counter = this.outcomes.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ outcome, mode });
+      this.outcomes.set(key, counter);
+    }
+    counter.inc();
+    this.duration.observe('total', seconds);
   }
 
   /** Counts what a refusal says about limits and upstreams. */

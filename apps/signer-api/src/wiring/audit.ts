@@ -10,9 +10,15 @@ import type { ReadinessCheck } from './readiness';
  */
 export async function createAuditSink(config: SignerConfig): Promise<AuditSink> {
   if (config.audit.sink === 'postgres') {
-    return PostgresAuditSink.open({ connectionString: config.audit.postgresUrl as string });
+    return PostgresAuditSink.open({
+      connectionString: config.audit.postgresUrl as string,
+      batchDelayMs: config.audit.batchDelayMs,
+    });
   }
-  return FileAuditSink.open({ filePath: config.audit.filePath as string });
+  return FileAuditSink.open({
+    filePath: config.audit.filePath as string,
+    batchDelayMs: config.audit.batchDelayMs,
+  });
 }
 
 /** `/readyz` entries for the audit trail's backing service (the file sink is checked by path). */

@@ -5,15 +5,31 @@ import type { AuditRecord, ChainedAuditRecord } from './audit-record';
 /** The `prevHash` of the first record of a chain. */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** The text a record's `hash` covers: the canonical JSON of the record including `prevHash`. */
+function hashedText(record: AuditRecord, prevHash: string): string {
+  return canonicalize({ ...record, prevHash });
+}
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 /** SHA-256 hex over the canonical JSON of the record including `prevHash` (excluding `hash`). */
 export function auditRecordHash(record: AuditRecord, prevHash: string): string {
-  return createHash('sha256')
-    .update(canonicalize({ ...record, prevHash }))
-    .digest('hex');
+  return sha256Hex(hashedText(record, prevHash));
 }
 
 export function chainAuditRecord(record: AuditRecord, prevHash: string): ChainedAuditRecord {
   return { ...record, prevHash, hash: auditRecordHash(record, prevHash) };
+}
+
+/**
+ * A chained record as one JSON text (no newline): the canonical text that was hashed, with `hash`
+ * appended as its last member. Parsing it gives {@link chainAuditRecord}'s result; the record is
+ * serialised once, not once to hash and again to store.
+ */
+export function chainAuditLine(record: AuditRecord, prevHash: string): { hash: string; line: string } {
+  const text = hashedText(record, prevHash);
+  const hash = sha256Hex(text);
+  return { hash, line: `${text.slice(0, -1)},"hash":"${hash}"}` };
 }
 
 export type ChainCheck =

@@ -15,10 +15,9 @@ export class CanonicalJsonError extends Error {
   }
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 function serializeString(value: string): string {
-  if (LONE_SURROGATE.test(value)) {
+  // Node 20+: a native scan, far cheaper than a lone-surrogate regular expression.
+  if (!value.isWellFormed()) {
     throw new CanonicalJsonError('expected well-formed Unicode, got a lone surrogate');
   }
   // JSON.stringify implements exactly the ECMAScript QuoteJSONString that RFC 8785 adopts.
@@ -33,55 +32,47 @@ function serializeNumber(value: number): string {
   return Object.is(value, -0) ? '0' : String(value);
 }
 
-function serialize(value: unknown, out: string[], depth: number): void {
+/** Plain loops and string concatenation: this runs for every audit record and signed statement. */
+function serialize(value: unknown, depth: number): string {
   if (depth > 256) throw new CanonicalJsonError('expected nesting depth <= 256');
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+  if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'number':
-      out.push(serializeNumber(value));
-      return;
+      return serializeNumber(value);
     case 'string':
-      out.push(serializeString(value));
-      return;
+      return serializeString(value);
     case 'object':
       break;
     default:
       throw new CanonicalJsonError(`expected a JSON value, got ${typeof value}`);
   }
   if (Array.isArray(value)) {
-    out.push('[');
-    value.forEach((item, index) => {
-      if (index > 0) out.push(',');
-      serialize(item, out, depth + 1);
-    });
-    out.push(']');
-    return;
+    let out = '[';
+    for (let index = 0; index < value.length; index += 1) {
+      if (index > 0) out += ',';
+      out += serialize(value[index], depth + 1);
+    }
+    return `${out}]`;
   }
   const record = value as Record<string, unknown>;
   // Default sort compares UTF-16 code units, which is the order RFC 8785 §3.2.3 requires.
-  const names = Object.keys(record)
-    .filter((name) => record[name] !== undefined)
-    .sort();
-  out.push('{');
-  names.forEach((name, index) => {
-    if (index > 0) out.push(',');
-    out.push(serializeString(name), ':');
-    serialize(record[name], out, depth + 1);
-  });
-  out.push('}');
+  const names = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const name of names) {
+    const member = record[name];
+    if (member === undefined) continue;
+    out += `${first ? '' : ','}${serializeString(name)}:${serialize(member, depth + 1)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** The canonical JSON text of `value`. */
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  serialize(value, out, 0);
-  return out.join('');
+  return serialize(value, 0);
 }
 
 /** The canonical JSON of `value` as UTF-8 bytes: what gets hashed and signed. */

@@ -33,22 +33,44 @@ export class DecisionTrail {
     };
   }
 
-  /** Runs one gate, recording its verdict and duration. */
-  async gate<T>(name: GateName, run: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs one gate, recording its verdict and duration. A gate that answers synchronously (most
+   * policies) costs no extra promise hops; an observer with `runGate` (tracing) wraps every gate.
+   */
+  gate<T>(name: GateName, run: () => T | Promise<T>): Promise<T> {
     const started = performance.now();
+    let result: T | Promise<T>;
     try {
-      const result = this.observer.runGate
-        ? await this.observer.runGate(name, async () => run())
-        : await run();
-      this.record.gates[name] = 'pass';
-      this.observer.gate(name, (performance.now() - started) / 1000, 'pass');
-      return result;
+      result = this.observer.runGate ? this.observer.runGate(name, async () => run()) : run();
     } catch (error) {
-      const code = (error as { code?: SignerErrorCode }).code ?? 'internal_error';
-      this.record.gates[name] = code;
-      this.observer.gate(name, (performance.now() - started) / 1000, code);
-      throw error;
+      return Promise.reject(this.refused(name, started, error));
     }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.passed(name, started);
+          return value;
+        },
+        (error: unknown) => {
+          throw this.refused(name, started, error);
+        },
+      );
+    }
+    this.passed(name, started);
+    return Promise.resolve(result);
+  }
+
+  private passed(name: GateName, started: number): void {
+    this.record.gates[name] = 'pass';
+    this.observer.gate(name, (performance.now() - started) / 1000, 'pass');
+  }
+
+  /** Records a gate's refusal and returns the error to rethrow. */
+  private refused(name: GateName, started: number, error: unknown): unknown {
+    const code = (error as { code?: SignerErrorCode } | undefined)?.code ?? 'internal_error';
+    this.record.gates[name] = code;
+    this.observer.gate(name, (performance.now() - started) / 1000, code);
+    return error;
   }
 
   /** Finalises the record with its outcome and latency. */
@@ -63,4 +85,8 @@ export class DecisionTrail {
     this.observer.outcome(this.record.outcome, this.record.mode ?? 'none', this.record.latencyMs / 1000);
     this.observer.decided?.(this.record);
   }
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalBytes } from '../canonical-json/canonical-json';
+import { canonicalize } from '../canonical-json/canonical-json';
 import { dsseEnvelope } from '../dsse/envelope';
 import { preAuthEncoding } from '../dsse/pae';
 import { SignerError, toSignerError } from '../errors';
@@ -194,7 +194,7 @@ export class SigningPipeline {
     const sigstoreBundle = options.bundles.encode(dsse, signature);
     trail.record.keyId = signature.identity.keyId;
     trail.record.certificateSerial = signature.identity.certificateSerial;
-    trail.record.bundleSha256 = createHash('sha256').update(canonicalBytes(bundle)).digest('hex');
+    trail.record.bundleSha256 = createHash('sha256').update(canonicalize(bundle), 'utf8').digest('hex');
 
     const record = trail.finish('signed');
     await trail.gate('audit', () => options.audit.append(record));

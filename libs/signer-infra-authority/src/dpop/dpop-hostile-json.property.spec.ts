@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { SignerError } from '@signer/core';
 import fc from 'fast-check';
@@ -30,7 +30,7 @@ describe('DpopProofVerifier with hostile JSON members', () => {
     scopes: ['signer.sign'],
     expiresAt: NOW + 300,
     confirmation: { jkt: 'not-this-key' },
-    tokenHash: 'h',
+    tokenHash: createHash('sha256').update('opaque-token').digest('base64url'),
   };
   const credentials = (dpopProof: string): PresentedCredentials => ({
     scheme: 'DPoP',

@@ -50,7 +50,7 @@ describe('DpopProofVerifier', () => {
       scopes: ['signer.sign'],
       expiresAt: NOW + 300,
       confirmation: { jkt: key.thumbprint },
-      tokenHash: 'h',
+      tokenHash: createHash('sha256').update(TOKEN).digest('base64url'),
     };
   });
 
@@ -67,6 +67,35 @@ describe('DpopProofVerifier', () => {
       await expect(verifier('required').verify(token, credentials(await proof({ nonce })))).resolves.toBe(
         key.thumbprint,
       );
+    });
+  });
+
+  describe('when a caller reuses its proof header (the checked header is cached)', () => {
+    it('still verifies each proof: a signature from another proof under the same header is refused', async () => {
+      const v = verifier();
+      const first = await proof({ jti: 'first-proof-jti' });
+      const second = await proof({ jti: 'second-proof-jti' });
+      const [header, payload] = first.split('.');
+      expect(second.split('.')[0]).toBe(header);
+      await expect(v.verify(token, credentials(second))).resolves.toBe(key.thumbprint);
+      await expect(
+        v.verify(token, credentials(`${header}.${payload}.${second.split('.')[2]}`)),
+      ).rejects.toMatchObject({ code: 'invalid_dpop_proof', message: expect.stringMatching(/signature/) });
+      await expect(v.verify(token, credentials(first))).resolves.toBe(key.thumbprint);
+    });
+
+    it('refuses a bad header every time it is presented (refusals are not cached)', async () => {
+      const v = verifier();
+      const [, payload, signature] = (await proof()).split('.');
+      const header = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256' })).toString('base64url');
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        await expect(v.verify(token, credentials(`${header}.${payload}.${signature}`))).rejects.toMatchObject(
+          {
+            code: 'invalid_dpop_proof',
+            message: expect.stringMatching(/public jwk/),
+          },
+        );
+      }
     });
   });
 

@@ -7,11 +7,11 @@ import {
   type ReplayCache,
   type VerifiedOpTok,
 } from '@signer/core';
-import { isCanonicalCompactJws } from '../jws/compact-jws';
+import { parseCompactJws } from '../jws/compact-jws';
 import { jwkThumbprint } from '../jws/jwk-thumbprint';
-import { importPublicJwk, verifyCompactJws } from '../jws/node-jws';
+import { importPublicJwk, verifyJwsSignature } from '../jws/node-jws';
 import { normalizeHtu } from './htu';
-import { PublicKeyCache } from './public-key-cache';
+import { ProofKeyCache, type ProofKey } from './proof-key-cache';
 
 type JsonObject = Record<string, unknown>;
 
@@ -47,11 +47,11 @@ function shown(value: unknown): string {
   return typeof value === 'string' ? value : typeof value;
 }
 
-/** A JWS segment as a JSON object, or a refusal. */
-function decodeSegment(segment: string, what: string): JsonObject {
+/** A decoded JWS segment as a JSON object, or a refusal. */
+function decodeSegment(segment: Buffer, what: string): JsonObject {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    value = JSON.parse(segment.toString('utf8'));
   } catch (error) {
     throw refuse(`expected a decodable proof ${what}`, error);
   }
@@ -65,7 +65,9 @@ function decodeSegment(segment: string, what: string): JsonObject {
  * in the RFC's order; the `jti` is consumed last, so a refused proof burns nothing.
  */
 export class DpopProofVerifier {
-  private readonly keys = new PublicKeyCache();
+  private readonly keys = new ProofKeyCache();
+  /** The comparable form of each request URL seen (a handful: one per route and public origin). */
+  private readonly expectedHtu = new Map<string, string | null>();
 
   constructor(private readonly options: DpopProofVerifierOptions) {}
 
@@ -73,37 +75,21 @@ export class DpopProofVerifier {
   async verify(token: VerifiedOpTok, credentials: PresentedCredentials): Promise<string> {
     const proof = credentials.dpopProof;
     if (!proof) throw refuse('expected a DPoP header, got none');
-    if (!isCanonicalCompactJws(proof)) throw refuse('expected one canonical compact JWS');
-    const [encodedHeader, encodedPayload] = proof.split('.');
-    const header = decodeSegment(encodedHeader, 'header');
-    if (header['typ'] !== 'dpop+jwt') throw refuse(`expected typ dpop+jwt, got ${shown(header['typ'])}`);
-    const alg = header['alg'];
-    if (typeof alg !== 'string' || !this.options.algorithms.includes(alg)) {
-      throw refuse(`expected an allowed asymmetric alg, got ${shown(alg)}`);
-    }
-    // RFC 7515 §4.1.11: a critical extension we do not understand makes the JWS invalid.
-    if ('crit' in header) throw refuse('expected no crit header parameter');
-    const jwk = header['jwk'];
-    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
-      throw refuse('expected a public jwk in the header, got none');
-    if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
-      throw refuse('expected a public jwk, got private key material');
-
+    const jws = parseCompactJws(proof);
+    if (!jws) throw refuse('expected one canonical compact JWS');
     // The signature is checked synchronously with node:crypto (WebCrypto's async jobs cost more
-    // than the verification itself on this path); the imported key is cached by thumbprint.
-    const thumbprint = jwkThumbprint(jwk as JsonObject);
-    if (!thumbprint) throw refuse('expected a complete public jwk');
+    // than the verification itself on this path); a checked header is cached with its key.
+    const { alg, thumbprint, key } = this.keys.get(jws.encodedHeader, () => this.checkHeader(jws.header));
     let verified: boolean;
     try {
-      const key = this.keys.get(`${alg}:${thumbprint}`, () => importPublicJwk(jwk as JsonObject, alg));
-      verified = verifyCompactJws(proof, key, alg);
+      verified = verifyJwsSignature(jws.signingInput, jws.signature, key, alg);
     } catch (error) {
       throw refuse('expected a jwk usable with the proof alg', error);
     }
     if (!verified) throw refuse('proof refused: signature verification failed');
-    const payload = decodeSegment(encodedPayload, 'payload');
+    const payload = decodeSegment(jws.payload, 'payload');
 
-    this.checkClaims(payload, credentials);
+    this.checkClaims(payload, credentials, token.tokenHash);
     if (!token.confirmation.jkt || !safeEqual(thumbprint, token.confirmation.jkt)) {
       throw refuse('expected the proof key thumbprint to equal cnf.jkt, got another key');
     }
@@ -123,13 +109,53 @@ export class DpopProofVerifier {
     return thumbprint;
   }
 
-  private checkClaims(payload: JsonObject, credentials: PresentedCredentials): void {
+  /** RFC 9449 §4.3 steps 4–7 on the protected header: typ, alg, no crit, a public jwk for alg. */
+  private checkHeader(encoded: Buffer): ProofKey {
+    const header = decodeSegment(encoded, 'header');
+    if (header['typ'] !== 'dpop+jwt') throw refuse(`expected typ dpop+jwt, got ${shown(header['typ'])}`);
+    const alg = header['alg'];
+    if (typeof alg !== 'string' || !this.options.algorithms.includes(alg)) {
+      throw refuse(`expected an allowed asymmetric alg, got ${shown(alg)}`);
+    }
+    // RFC 7515 §4.1.11: a critical extension we do not understand makes the JWS invalid.
+    if ('crit' in header) throw refuse('expected no crit header parameter');
+    const jwk = header['jwk'];
+    if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+      throw refuse('expected a public jwk in the header, got none');
+    if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
+      throw refuse('expected a public jwk, got private key material');
+    const thumbprint = jwkThumbprint(jwk as JsonObject);
+    if (!thumbprint) throw refuse('expected a complete public jwk');
+    try {
+      return { alg, thumbprint, key: importPublicJwk(jwk as JsonObject, alg) };
+    } catch (error) {
+      throw refuse('expected a jwk usable with the proof alg', error);
+    }
+  }
+
+  /** `normalizeHtu` of a request URL, remembered: the service answers on a few URLs only. */
+  private expectedHtuFor(requestUrl: string): string | null {
+    let expected = this.expectedHtu.get(requestUrl);
+    if (expected === undefined) {
+      expected = normalizeHtu(requestUrl);
+      if (this.expectedHtu.size >= 256) this.expectedHtu.clear();
+      this.expectedHtu.set(requestUrl, expected);
+    }
+    return expected;
+  }
+
+  private checkClaims(payload: JsonObject, credentials: PresentedCredentials, tokenHash: string): void {
     const { jti, htm, htu, iat, ath, exp, nbf } = payload;
     if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256)
       throw refuse('expected a jti of 8..256 chars');
     if (htm !== credentials.method) throw refuse(`expected htm ${credentials.method}, got ${shown(htm)}`);
-    const expected = normalizeHtu(credentials.htu);
-    if (typeof htu !== 'string' || expected === null || normalizeHtu(htu) !== expected) {
+    const expected = this.expectedHtuFor(credentials.htu);
+    // The same text as the request URL normalises alike; anything else is normalised to compare.
+    if (
+      typeof htu !== 'string' ||
+      expected === null ||
+      (htu !== credentials.htu && normalizeHtu(htu) !== expected)
+    ) {
       throw refuse(`expected htu ${expected ?? '(unusable request URL)'}, got another URL`);
     }
     if (typeof iat !== 'number') throw refuse('expected a numeric iat, got none');
@@ -141,8 +167,8 @@ export class DpopProofVerifier {
       throw refuse('expected an unexpired proof');
     if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now + skew))
       throw refuse('expected a proof already valid');
-    const expectedAth = createHash('sha256').update(credentials.token).digest('base64url');
-    if (typeof ath !== 'string' || !safeEqual(ath, expectedAth))
+    // ath = base64url(SHA-256(OpTok)) (RFC 9449 §4.2): the verified token's hash, computed once.
+    if (typeof ath !== 'string' || !safeEqual(ath, tokenHash))
       throw refuse('expected ath to hash the presented OpTok');
   }
 

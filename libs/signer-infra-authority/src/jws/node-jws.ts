@@ -33,12 +33,21 @@ export function importPublicJwk(jwk: Record<string, unknown>, alg: string): KeyO
  * Header and payload are not interpreted here.
  */
 export function verifyCompactJws(compact: string, key: KeyObject, alg: string): boolean {
-  const spec = ALGORITHMS[alg];
-  if (!spec) return false;
   const lastDot = compact.lastIndexOf('.');
   const signature = Buffer.from(compact.slice(lastDot + 1), 'base64url');
+  return verifyJwsSignature(Buffer.from(compact.slice(0, lastDot), 'ascii'), signature, key, alg);
+}
+
+/** Verifies a JWS signature over its signing input (`header.payload` as ASCII bytes). */
+export function verifyJwsSignature(
+  signingInput: Buffer,
+  signature: Buffer,
+  key: KeyObject,
+  alg: string,
+): boolean {
+  const spec = ALGORITHMS[alg];
+  if (!spec) return false;
   if (spec.signatureBytes !== undefined && signature.length !== spec.signatureBytes) return false;
-  const signingInput = Buffer.from(compact.slice(0, lastDot), 'ascii');
   if (spec.kty === 'EC')
     return verify(spec.hash, signingInput, { key, dsaEncoding: 'ieee-p1363' }, signature);
   if (spec.pss) {

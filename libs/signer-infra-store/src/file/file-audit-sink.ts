@@ -1,6 +1,7 @@
 import { mkdir, open as fsOpen, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { GENESIS_HASH, SignerError, chainAuditRecord, type AuditRecord, type AuditSink } from '@signer/core';
+import { GENESIS_HASH, SignerError, chainAuditLine, type AuditRecord, type AuditSink } from '@signer/core';
+import { DEFAULT_AUDIT_BATCH_DELAY_MS, GroupCommit, requireBatchDelayMs } from '../audit/group-commit';
 import { requirePositiveInteger } from '../options';
 import { auditFileError, readLastRecord } from './audit-file';
 
@@ -18,6 +19,8 @@ export interface FileAuditSinkOptions {
   /** Mode of the parent directories this sink creates. */
   dirMode?: number;
   maxBatchRecords?: number;
+  /** Under concurrent load, how long a batch may wait for more records (see GroupCommit). */
+  batchDelayMs?: number;
   /** How the file is opened; a seam for tests that observe or fail writes and syncs. */
   open?: OpenAuditFile;
 }
@@ -33,6 +36,7 @@ interface SinkState {
   lastHash: string;
   durableBytes: number;
   maxBatchRecords: number;
+  batchDelayMs: number;
 }
 
 /**
@@ -43,22 +47,22 @@ interface SinkState {
  */
 export class FileAuditSink implements AuditSink {
   private readonly handle: FileHandle;
-  private readonly maxBatchRecords: number;
   private lastHash: string;
   /** File length covered by a successful sync; everything after it is unacknowledged. */
   private durableBytes: number;
-  private readonly queue: Pending[] = [];
-  private writer: Promise<void> | undefined;
+  private readonly batches: GroupCommit<Pending>;
   private closing: Promise<void> | undefined;
   /** Set when the file could not be restored to its last synced length: nothing more may be appended. */
   private broken: SignerError | undefined;
 
   static async open(options: FileAuditSinkOptions): Promise<FileAuditSink> {
     const { filePath } = options;
+    // Validated before anything is created on disk.
     const maxBatchRecords = requirePositiveInteger(
       'maxBatchRecords',
       options.maxBatchRecords ?? DEFAULT_AUDIT_MAX_BATCH_RECORDS,
     );
+    const batchDelayMs = requireBatchDelayMs(options.batchDelayMs ?? DEFAULT_AUDIT_BATCH_DELAY_MS);
     const openFile = options.open ?? fsOpen;
     let handle: FileHandle;
     try {
@@ -77,6 +81,7 @@ export class FileAuditSink implements AuditSink {
         lastHash: last?.hash ?? GENESIS_HASH,
         durableBytes: size,
         maxBatchRecords,
+        batchDelayMs,
       });
     } catch (error) {
       await handle.close().catch(() => undefined);
@@ -90,22 +95,23 @@ export class FileAuditSink implements AuditSink {
     this.handle = state.handle;
     this.lastHash = state.lastHash;
     this.durableBytes = state.durableBytes;
-    this.maxBatchRecords = state.maxBatchRecords;
+    this.batches = new GroupCommit<Pending>({
+      maxBatch: state.maxBatchRecords,
+      maxDelayMs: state.batchDelayMs,
+      commit: (batch) => this.commit(batch),
+    });
   }
 
   append(record: AuditRecord): Promise<void> {
     if (this.closing !== undefined) return Promise.reject(auditFileError('audit sink is closed'));
     if (this.broken !== undefined) return Promise.reject(this.broken);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      this.schedule();
-    });
+    return new Promise<void>((resolve, reject) => this.batches.push({ record, resolve, reject }));
   }
 
   /** Waits for every accepted append to settle, then closes the file. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      while (this.writer !== undefined) await this.writer;
+      await this.batches.settled();
       try {
         await this.handle.close();
       } catch (cause) {
@@ -115,32 +121,15 @@ export class FileAuditSink implements AuditSink {
     return this.closing;
   }
 
-  private schedule(): void {
-    if (this.writer !== undefined) return;
-    // Starting on a microtask lets appends issued in the same tick join the first batch.
-    this.writer = Promise.resolve()
-      .then(() => this.drain())
-      .finally(() => {
-        this.writer = undefined;
-        if (this.queue.length > 0) this.schedule();
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      await this.commit(this.queue.splice(0, this.maxBatchRecords));
-    }
-  }
-
   private async commit(batch: Pending[]): Promise<void> {
     if (this.broken !== undefined) return rejectAll(batch, this.broken);
     let prevHash = this.lastHash;
-    const lines: string[] = [];
+    let text = '';
     const members: Pending[] = [];
     for (const pending of batch) {
       try {
-        const chained = chainAuditRecord(pending.record, prevHash);
-        lines.push(`${JSON.stringify(chained)}\n`);
+        const chained = chainAuditLine(pending.record, prevHash);
+        text += `${chained.line}\n`;
         prevHash = chained.hash;
         members.push(pending);
       } catch (cause) {
@@ -149,14 +138,14 @@ export class FileAuditSink implements AuditSink {
       }
     }
     if (members.length === 0) return undefined;
-    const bytes = Buffer.from(lines.join(''), 'utf8');
+    const bytes = Buffer.from(text, 'utf8');
     try {
       await writeFully(this.handle, bytes);
       await this.handle.datasync();
     } catch (cause) {
       const error = auditFileError('audit write failed', cause);
       await this.rollback(error);
-      return rejectAll([...members, ...this.queue.splice(0)], error);
+      return rejectAll([...members, ...this.batches.takeQueued()], error);
     }
     this.lastHash = prevHash;
     this.durableBytes += bytes.length;

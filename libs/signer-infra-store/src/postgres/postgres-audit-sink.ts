@@ -1,6 +1,7 @@
 import { context, trace, SpanStatusCode, type Link } from '@opentelemetry/api';
 import { Pool, type PoolClient } from 'pg';
 import { SignerError, type AuditRecord, type AuditSink } from '@signer/core';
+import { DEFAULT_AUDIT_BATCH_DELAY_MS, GroupCommit, requireBatchDelayMs } from '../audit/group-commit';
 import { requirePositiveInteger } from '../options';
 import { ensureAuditSchema } from './migrate';
 import { AUDIT_TABLE } from './migrations';
@@ -27,6 +28,8 @@ export interface PostgresAuditSinkOptions {
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
   maxBatchRecords?: number;
+  /** Under concurrent load, how long a batch may wait for more records (see GroupCommit). */
+  batchDelayMs?: number;
 }
 
 interface Pending {
@@ -47,8 +50,7 @@ const tracer = trace.getTracer('@signer/infra-store');
  * `upstream_unavailable` (upstream `audit`): no 200 leaves without its committed row.
  */
 export class PostgresAuditSink implements AuditSink {
-  private readonly queue: Pending[] = [];
-  private writer: Promise<void> | undefined;
+  private readonly batches: GroupCommit<Pending>;
   private closing: Promise<void> | undefined;
 
   /** Connects, brings the schema to this build's version (or refuses), and returns the sink. */
@@ -57,6 +59,7 @@ export class PostgresAuditSink implements AuditSink {
       'maxBatchRecords',
       options.maxBatchRecords ?? DEFAULT_POSTGRES_MAX_BATCH_RECORDS,
     );
+    const batchDelayMs = requireBatchDelayMs(options.batchDelayMs ?? DEFAULT_AUDIT_BATCH_DELAY_MS);
     const pool = createAuditPool(options);
     try {
       await ensureAuditSchema(pool);
@@ -64,21 +67,27 @@ export class PostgresAuditSink implements AuditSink {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresAuditSink(pool, maxBatchRecords);
+    return new PostgresAuditSink(pool, maxBatchRecords, batchDelayMs);
   }
 
   private constructor(
     private readonly pool: Pool,
-    private readonly maxBatchRecords: number,
-  ) {}
+    maxBatchRecords: number,
+    batchDelayMs: number,
+  ) {
+    this.batches = new GroupCommit<Pending>({
+      maxBatch: maxBatchRecords,
+      maxDelayMs: batchDelayMs,
+      commit: (batch) => this.commit(batch),
+    });
+  }
 
   append(record: AuditRecord): Promise<void> {
     if (this.closing !== undefined) return Promise.reject(postgresAuditError('audit sink is closed'));
     const caller = trace.getSpanContext(context.active());
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject, ...(caller ? { link: { context: caller } } : {}) });
-      this.schedule();
-    });
+    return new Promise<void>((resolve, reject) =>
+      this.batches.push({ record, resolve, reject, ...(caller ? { link: { context: caller } } : {}) }),
+    );
   }
 
   /** Readiness: PostgreSQL answers a trivial query. */
@@ -93,25 +102,10 @@ export class PostgresAuditSink implements AuditSink {
   /** Waits for accepted appends to settle, then closes the pool. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      while (this.writer !== undefined) await this.writer;
+      await this.batches.settled();
       await this.pool.end().catch(() => undefined);
     })();
     return this.closing;
-  }
-
-  private schedule(): void {
-    if (this.writer !== undefined) return;
-    // Starting on a microtask lets appends issued in the same tick join the first batch.
-    this.writer = Promise.resolve()
-      .then(() => this.drain())
-      .finally(() => {
-        this.writer = undefined;
-        if (this.queue.length > 0) this.schedule();
-      });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatchRecords));
   }
 
   private async commit(batch: Pending[]): Promise<void> {
