@@ -16,9 +16,12 @@ export const SIGSTORE_BUNDLE_MEDIA_TYPE = BUNDLE_V03_MEDIA_TYPE;
  * keyless, a public-key hint (= the key id published at `GET /keys`) for keyful signatures.
  */
 export class SigstoreDsseBundleEncoder implements SigstoreBundleEncoder {
+  /** The last leaf parsed: keyless signing reuses one certificate for many signatures. */
+  private lastLeaf: { pem: string; der: Buffer } | undefined;
+
   encode(envelope: DsseEnvelope, signature: SignatureResult): Record<string, unknown> {
     assertSameSignature(envelope, signature);
-    const leaf = leafCertificateDer(signature);
+    const leaf = this.leafCertificateDer(signature);
     const bundle = toDSSEBundle({
       artifact: Buffer.from(envelope.payload, 'base64'),
       artifactType: envelope.payloadType,
@@ -31,6 +34,16 @@ export class SigstoreDsseBundleEncoder implements SigstoreBundleEncoder {
       certificateChain: false,
     });
     return bundleToJSON(bundle);
+  }
+
+  private leafCertificateDer(signature: SignatureResult): Buffer | undefined {
+    if (signature.certificateChain === undefined) return undefined;
+    const [leafPem] = signature.certificateChain;
+    if (leafPem === undefined) {
+      throw new SignerError('internal_error', 'keyless signature has an empty certificate chain');
+    }
+    if (this.lastLeaf?.pem !== leafPem) this.lastLeaf = { pem: leafPem, der: parseLeafDer(leafPem) };
+    return this.lastLeaf.der;
   }
 }
 
@@ -46,12 +59,7 @@ function assertSameSignature(envelope: DsseEnvelope, signature: SignatureResult)
   }
 }
 
-function leafCertificateDer(signature: SignatureResult): Buffer | undefined {
-  if (signature.certificateChain === undefined) return undefined;
-  const [leafPem] = signature.certificateChain;
-  if (leafPem === undefined) {
-    throw new SignerError('internal_error', 'keyless signature has an empty certificate chain');
-  }
+function parseLeafDer(leafPem: string): Buffer {
   try {
     return new X509Certificate(leafPem).raw;
   } catch (cause) {
