@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalize } from '../canonical-json/canonical-json';
 import type { AuditRecord, ChainedAuditRecord } from './audit-record';
 
@@ -10,7 +10,7 @@ function hashedText(record: AuditRecord, prevHash: string): string {
   return canonicalize({ ...record, prevHash });
 }
 
-const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 
 /** SHA-256 hex over the canonical JSON of the record including `prevHash` (excluding `hash`). */
 export function auditRecordHash(record: AuditRecord, prevHash: string): string {

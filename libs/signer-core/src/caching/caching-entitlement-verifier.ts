@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { SignerError } from '../errors';
 import type { EntitlementClaims } from '../model';
 import type { Clock } from '../ports/clock';
@@ -64,10 +64,9 @@ export class CachingEntitlementVerifier implements EntitlementVerifier {
   }
 }
 
+/** SHA-256 over `format \0 value` (the JWT text, or the client certificate's DER). */
 function cacheKey(poe: PoePresentation): string {
-  const hash = createHash('sha256');
-  hash.update(poe.format).update('\0');
-  if (poe.format === 'jwt') hash.update(poe.value ?? '');
-  else hash.update(poe.clientCertificate ?? Buffer.alloc(0));
-  return hash.digest('base64url');
+  if (poe.format === 'jwt') return hash('sha256', `${poe.format}\0${poe.value ?? ''}`, 'base64url');
+  const prefix = Buffer.from(`${poe.format}\0`, 'utf8');
+  return hash('sha256', Buffer.concat([prefix, poe.clientCertificate ?? Buffer.alloc(0)]), 'base64url');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalize } from '../canonical-json/canonical-json';
 import { dsseEnvelope } from '../dsse/envelope';
 import { preAuthEncoding } from '../dsse/pae';
@@ -194,7 +194,7 @@ export class SigningPipeline {
     const sigstoreBundle = options.bundles.encode(dsse, signature);
     trail.record.keyId = signature.identity.keyId;
     trail.record.certificateSerial = signature.identity.certificateSerial;
-    trail.record.bundleSha256 = createHash('sha256').update(canonicalize(bundle), 'utf8').digest('hex');
+    trail.record.bundleSha256 = hash('sha256', canonicalize(bundle), 'hex');
 
     const record = trail.finish('signed');
     await trail.gate('audit', () => options.audit.append(record));

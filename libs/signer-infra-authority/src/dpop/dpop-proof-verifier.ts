@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import {
   SignerError,
   type Clock,
@@ -99,10 +99,7 @@ export class DpopProofVerifier {
     // sustained load. The key is a fixed-size hash so hostile jti lengths cost nothing extra.
     const now = Math.floor(this.options.clock.now().getTime() / 1000);
     const ttl = Math.max(1, (payload['iat'] as number) + this.options.clockSkewSeconds + 1 - now);
-    const replayKey = createHash('sha256')
-      .update(`${thumbprint}:${payload['jti'] as string}`)
-      .digest('base64url')
-      .slice(0, 22);
+    const replayKey = hash('sha256', `${thumbprint}:${payload['jti'] as string}`, 'base64url').slice(0, 22);
     if (!(await this.options.replay.firstSeen(`dpop:${replayKey}`, ttl))) {
       throw refuse('expected a fresh jti, got a replayed proof');
     }

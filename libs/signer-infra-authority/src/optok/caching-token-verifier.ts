@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock, TokenVerifier, VerifiedOpTok } from '@signer/core';
 
 export const DEFAULT_TOKEN_CACHE_MAX_ENTRIES = 10_000;
@@ -53,7 +53,7 @@ export class CachingTokenVerifier implements TokenVerifier {
   }
 
   async verify(token: string): Promise<VerifiedOpTok> {
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);

@@ -1,4 +1,4 @@
-import { constants, createHash, verify, type KeyObject } from 'node:crypto';
+import { constants, hash, verify, type KeyObject } from 'node:crypto';
 
 /**
  * Algorithms a cloud KMS key may sign with (JOSE names, as published at `GET /keys`). ECDSA
@@ -20,7 +20,7 @@ export function digestOf(algorithm: KmsAlgorithm): DigestName {
 
 /** The digest a KMS `Sign` with a DIGEST message type signs for `data`. */
 export function digestFor(algorithm: KmsAlgorithm, data: Buffer): Buffer {
-  return createHash(digestOf(algorithm)).update(data).digest();
+  return hash(digestOf(algorithm), data, 'buffer');
 }
 
 /** Verifies `signature` over `data` exactly as a DSSE verifier holding the published key would. */
