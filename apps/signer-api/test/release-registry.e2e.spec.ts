@@ -171,7 +171,9 @@ describe('release integrity against a real OCI registry (no Referrers API)', () 
     });
 
     it('answers 503 upstream_unavailable for a release with no cached verdict, on both endpoints', async () => {
-      expectProblem(await signer.sign(digest('neverSeen')), 503, 'upstream_unavailable');
+      const signed = await signer.sign(digest('neverSeen'));
+      expectProblem(signed, 503, 'upstream_unavailable');
+      expect(signed.headers['retry-after']).toBe('5');
       expectProblem(await signer.verify(digest('neverSeen')), 503, 'upstream_unavailable');
       expect(lastOutcome(signer.harness, digest('neverSeen'))).toBe('upstream_unavailable');
     });

@@ -28,6 +28,9 @@ export const SignerConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         publicBaseUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+$' })),
         bodyLimitBytes: Type.Integer({ minimum: 1024, default: 1048576 }),
+        // Extension (docs/decisions.md): a request must arrive whole within this time, or its
+        // connection is answered 408 and closed (slow-client defence; Fastify's default is none).
+        requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
         tls: Type.Optional(
           Type.Object(
             { certFile: NonEmpty, keyFile: NonEmpty, clientCaFile: Type.Optional(NonEmpty) },

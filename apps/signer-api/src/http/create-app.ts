@@ -34,6 +34,24 @@ class PinoNestLogger implements LoggerService {
   }
 }
 
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
+const NODE_HEADERS_TIMEOUT_MS = 60_000;
+
+/**
+ * Node's own timeouts for `server.requestTimeoutMs`. Node checks them every
+ * `connectionsCheckingInterval` (30 s by default: too coarse), and it silently stretches a request
+ * timeout shorter than `headersTimeout` (60 s) to that value, so both are set here.
+ */
+function serverTimeouts(requestTimeoutMs: number): {
+  connectionsCheckingInterval: number;
+  headersTimeout: number;
+} {
+  return {
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    headersTimeout: Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeoutMs),
+  };
+}
+
 export interface CreateAppOptions {
   logger?: Logger;
   https?: { key: Buffer; cert: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean };
@@ -51,9 +69,12 @@ export async function createApp(
     // One access line per request is written by our onResponse hook, with the outcome code.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: runtime.config.server.bodyLimitBytes,
+    requestTimeout: runtime.config.server.requestTimeoutMs,
     genReqId: (request: IncomingMessage) => correlationId(request.headers['x-correlation-id']),
     return503OnClosing: true,
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? { https: { ...options.https, ...serverTimeouts(runtime.config.server.requestTimeoutMs) } }
+      : { http: serverTimeouts(runtime.config.server.requestTimeoutMs) }),
   });
   const app = await NestFactory.create<NestFastifyApplication>(SignerModule.forRuntime(runtime), adapter, {
     logger: new PinoNestLogger(logger),

@@ -130,7 +130,11 @@ describe('RegistryReleaseVerifier', () => {
         .verify(release.scannerDigest)
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SignerError);
-      expect(error).toMatchObject({ code: 'upstream_unavailable', upstream: 'registry' });
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        upstream: 'registry',
+        retryAfterSeconds: 5,
+      });
     });
   });
 

@@ -22,6 +22,11 @@ import { repositoryPath } from '../registry/repository-name';
 import type { TrustedKey } from '../trusted-keys/trusted-keys';
 import { discoverSignatures } from './referrers-discovery';
 
+/**
+ * `Retry-After` for a registry outage: a walk gives up after `timeoutMs` (3 s by default), so a
+ * retry sooner than this mostly meets the same outage.
+ */
+export const REGISTRY_RETRY_AFTER_SECONDS = 5;
 /** The contract's default for `releaseIntegrity.timeoutMs`: the deadline of one whole registry walk. */
 export const DEFAULT_REGISTRY_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_SIGNATURES = 32;
@@ -99,6 +104,7 @@ export class RegistryReleaseVerifier implements ReleaseVerifier {
       if (isRegistryError(error, 'unavailable')) {
         throw new SignerError('upstream_unavailable', `release registry: ${error.message}`, {
           upstream: 'registry',
+          retryAfterSeconds: REGISTRY_RETRY_AFTER_SECONDS,
           cause: error,
         });
       }
