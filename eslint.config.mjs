@@ -50,6 +50,11 @@ const PRODUCTION_CONSTRAINTS = [
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
   },
+  // Workspace tools (the soak harness) drive the service from outside, with the libs and the fakes.
+  {
+    sourceTag: 'type:tool',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
 ];
 const TEST_CONSTRAINTS = [
   {
@@ -65,6 +70,11 @@ const TEST_CONSTRAINTS = [
   },
   {
     sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+  },
+  // Workspace tools (the soak harness) drive the service from outside, with the libs and the fakes.
+  {
+    sourceTag: 'type:tool',
     onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
   },
 ];

@@ -22,6 +22,11 @@ export const ENTRIES = {
     out: 'dist/tools/api-docs.js',
     tsconfig: 'tools/docs/tsconfig.json',
   },
+  soak: {
+    entry: 'tools/soak/src/main.ts',
+    out: 'dist/tools/soak.js',
+    tsconfig: 'tools/soak/tsconfig.json',
+  },
   'embedded-profile': {
     entry: 'tools/embedded/generate.ts',
     out: 'dist/tools/embedded-profile.js',
@@ -29,14 +34,15 @@ export const ENTRIES = {
   },
 };
 
-export async function buildEntry(name) {
+/** Bundles entry `name` into its dist/ file, or into `outfile` (a private copy for a harness). */
+export async function buildEntry(name, outfile) {
   const target = ENTRIES[name];
   if (!target)
     throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
   await build({
     absWorkingDir: root,
     entryPoints: [target.entry],
-    outfile: target.out,
+    outfile: outfile ?? target.out,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -46,7 +52,7 @@ export async function buildEntry(name) {
     logLevel: 'warning',
     tsconfig: join(root, target.tsconfig),
   });
-  return join(root, target.out);
+  return outfile ?? join(root, target.out);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -42,11 +42,12 @@ interface CertificateRequest {
  * Fulcio's `POST /api/v2/signingCert` on loopback: the identity token is verified against the test
  * OIDC issuer (signature, issuer, audience `sigstore`, expiry), the proof of possession is verified
  * with the submitted key over the token's email (or subject), and the answer is a real chain from
- * {@link FulcioTestCa}. It counts calls and can be told to fail with a status.
+ * {@link FulcioTestCa}. It counts calls and can be told to fail with a status (once or until cleared).
  */
 export class FakeFulcio {
   readonly calls: FulcioCall[] = [];
   private failures: number[] = [];
+  private failAlways: number | undefined;
   private gate: Promise<void> | undefined;
   private held = 0;
   private readonly clock: Clock;
@@ -74,6 +75,11 @@ export class FakeFulcio {
   /** The next `count` requests answer `status` (e.g. 503) before any check. */
   failNext(count: number, status = 503): void {
     this.failures.push(...Array.from({ length: count }, () => status));
+  }
+
+  /** Every certificate request answers `status` (e.g. 503) until called with `undefined`. */
+  failAll(status: number | undefined): void {
+    this.failAlways = status;
   }
 
   /**
@@ -124,7 +130,7 @@ export class FakeFulcio {
         this.held++;
         await this.gate.finally(() => this.held--);
       }
-      const injected = this.failures.shift();
+      const injected = this.failures.shift() ?? this.failAlways;
       if (injected !== undefined) throw new FulcioRefusal(injected, 'injected-failure', 'injected failure');
       const answer = await this.issue(parse(body), call);
       reply(response, 200, answer);

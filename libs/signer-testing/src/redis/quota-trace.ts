@@ -14,6 +14,8 @@ export class QuotaTrace {
   /** Live leases (id → expiry ms) as Redis holds them. */
   readonly live = new Map<string, number>();
   readonly added: Array<{ id: string; at: number }> = [];
+  /** Leases a replica gave back (`ZREM`); a lease never released is an orphan that must expire. */
+  readonly released = new Set<string>();
   maxLive = 0;
   attempts = 0;
   /** Each acquire attempt's instant (Redis time, ms), in order. */
@@ -40,7 +42,10 @@ export class QuotaTrace {
       this.live.set(args[3], Number(args[2]));
       this.added.push({ id: args[3], at: Number(args[2]) - this.leaseMs });
       this.maxLive = Math.max(this.maxLive, this.live.size);
-    } else if (command === 'ZREM') this.live.delete(args[2]);
+    } else if (command === 'ZREM') {
+      this.live.delete(args[2]);
+      this.released.add(args[2]);
+    }
   }
 
   /** Whole tokens the bucket allows between the first and last attempt: burst + qps × elapsed. */

@@ -1,0 +1,19 @@
+import type { ChildProcess } from 'node:child_process';
+
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+/**
+ * Kills `child` with SIGKILL if the harness exits first (an uncaught error, a signal): a soak never
+ * leaves a replica or a redis-server behind.
+ */
+export function killWithHarness(child: ChildProcess): void {
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', () => {
+      for (const running of children) running.kill('SIGKILL');
+    });
+  }
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}

@@ -1,0 +1,69 @@
+import { Agent, request } from 'node:http';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs: number;
+}
+
+/**
+ * Keep-alive agents per origin. The harness owns its sockets (not fetch's hidden pool), so it can
+ * close every one of them before it counts a replica's descriptors.
+ */
+export class Connections {
+  private agents = new Map<string, Agent>();
+
+  agentFor(url: string): Agent {
+    const origin = new URL(url).origin;
+    let agent = this.agents.get(origin);
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, maxSockets: 64 });
+      this.agents.set(origin, agent);
+    }
+    return agent;
+  }
+
+  /** Closes every socket; later calls open new ones. */
+  closeAll(): void {
+    for (const agent of this.agents.values()) agent.destroy();
+    this.agents = new Map();
+  }
+
+  /** One HTTP exchange; rejects on a transport failure (refused, reset, timeout). */
+  send(call: HttpCall): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        call.url,
+        {
+          method: call.method,
+          headers: call.headers,
+          agent: this.agentFor(call.url),
+          timeout: call.timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`timeout after ${call.timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(call.body);
+    });
+  }
+}

@@ -1,0 +1,151 @@
+import { judge, type JudgeOptions } from './judge';
+import type { Exchange } from './ledger';
+import type { FaultWindow } from './phases';
+
+const window = (name: string, upstream: FaultWindow['upstream'], victim?: string): FaultWindow => ({
+  name,
+  upstream,
+  victim,
+  cycle: 1,
+  injectAt: 10_000,
+  start: 10_100,
+  clearAt: 20_000,
+  end: 20_100,
+  readyz: {},
+  upstreamErrors: {},
+  notes: [],
+});
+
+let ids = 0;
+const exchange = (overrides: Partial<Exchange>): Exchange => {
+  const id = `soak-${(ids += 1)}`;
+  return {
+    id,
+    op: ids,
+    step: 0,
+    kind: 'sign-file',
+    replica: 'a',
+    tenant: 'tenant-1',
+    start: 1_000,
+    end: 1_050,
+    status: 200,
+    correlationEcho: id,
+    ...overrides,
+  };
+};
+const options = (...windows: FaultWindow[]): JudgeOptions => ({
+  windows,
+  recoveryBoundMs: 5_000,
+  byOp: new Map(),
+});
+const refusal = (status: number, code: string, overrides: Partial<Exchange> = {}) =>
+  exchange({ status, code, problemJson: true, auditId: 'x', ...overrides });
+
+describe('judge', () => {
+  describe('when nothing is broken', () => {
+    it('accepts each kind with its own answer', () => {
+      expect(judge(exchange({}), options())).toEqual({ ok: true });
+      expect(judge(refusal(401, 'invalid_token', { kind: 'bad-token' }), options())).toEqual({ ok: true });
+      expect(judge(refusal(429, 'plan_throttled', { kind: 'sign-quota' }), options())).toEqual({ ok: true });
+    });
+
+    it('refuses a 503, a wrong code for the kind, and an answer outside the contract', () => {
+      expect(judge(refusal(503, 'upstream_unavailable'), options())).toMatchObject({
+        ok: false,
+        rule: 'steady',
+      });
+      expect(judge(refusal(403, 'tenant_mismatch', { kind: 'bad-token' }), options())).toMatchObject({
+        ok: false,
+        rule: 'steady',
+      });
+      expect(judge(refusal(500, 'internal_error'), options())).toMatchObject({ ok: false, rule: 'contract' });
+      expect(judge(refusal(418, 'teapot'), options())).toMatchObject({ ok: false, rule: 'contract' });
+      expect(judge(exchange({ status: 0, transportError: 'reset' }), options())).toMatchObject({
+        ok: false,
+        rule: 'contract',
+      });
+    });
+  });
+
+  describe('when PostgreSQL is down', () => {
+    const outage = window('postgres-stopped', 'postgres');
+
+    it('accepts 503 during the fault and its recovery, and refusals with their own code', () => {
+      expect(
+        judge(refusal(503, 'upstream_unavailable', { start: 12_000, end: 12_010 }), options(outage)),
+      ).toEqual({
+        ok: true,
+      });
+      expect(
+        judge(refusal(503, 'upstream_unavailable', { start: 24_000, end: 24_010 }), options(outage)),
+      ).toEqual({
+        ok: true,
+      });
+      expect(
+        judge(
+          refusal(400, 'invalid_request', { kind: 'bad-json', start: 12_000, end: 12_010 }),
+          options(outage),
+        ),
+      ).toEqual({ ok: true });
+    });
+
+    it('refuses a 200 that began and ended inside the fault', () => {
+      expect(judge(exchange({ start: 12_000, end: 12_050 }), options(outage))).toMatchObject({
+        ok: false,
+        rule: 'fault',
+      });
+    });
+
+    it('accepts a 200 still running when the fault was removed', () => {
+      expect(judge(exchange({ start: 19_900, end: 20_050 }), options(outage))).toEqual({ ok: true });
+    });
+  });
+
+  describe('when Licensing fails', () => {
+    const failing = window('licensing-500s', 'licensing');
+
+    it('accepts a 200 while a cached decision may still be valid, not after', () => {
+      expect(judge(exchange({ start: 11_000, end: 11_050 }), options(failing))).toEqual({ ok: true });
+      expect(judge(exchange({ start: 15_000, end: 15_050 }), options(failing))).toMatchObject({ ok: false });
+    });
+
+    it('accepts hostile requests refused before the PoE gate', () => {
+      expect(
+        judge(refusal(401, 'invalid_token', { kind: 'bad-token', start: 15_000 }), options(failing)),
+      ).toEqual({
+        ok: true,
+      });
+    });
+  });
+
+  describe('when KMS throttles', () => {
+    it('accepts 200s for requests that do not use KMS', () => {
+      const throttled = window('kms-throttling', 'kms');
+      expect(judge(exchange({ start: 15_000, end: 15_050 }), options(throttled))).toEqual({ ok: true });
+      expect(
+        judge(exchange({ kind: 'sign-aws', start: 15_000, end: 15_050 }), options(throttled)),
+      ).toMatchObject({
+        ok: false,
+      });
+    });
+  });
+
+  describe('when a replica is killed', () => {
+    const kill = window('replica-sigkill', 'replica', 'c');
+
+    it('accepts no answer from the victim only', () => {
+      const lost = { status: 0, transportError: 'ECONNREFUSED', start: 15_000, end: 15_001 };
+      expect(judge(exchange({ ...lost, replica: 'c' }), options(kill))).toEqual({ ok: true });
+      expect(judge(exchange({ ...lost, replica: 'a' }), options(kill))).toMatchObject({ ok: false });
+    });
+
+    it('refuses a 503 from the survivors', () => {
+      expect(
+        judge(
+          refusal(503, 'upstream_unavailable', { replica: 'a', start: 15_000, end: 15_010 }),
+          options(kill),
+        ),
+      ).toMatchObject({ ok: false, rule: 'steady' });
+    });
+  });
+});

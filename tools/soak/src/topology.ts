@@ -1,0 +1,194 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildRegistryRelease,
+  createThrowawayDatabase,
+  DevAuthority,
+  DockerRegistry,
+  FakeAwsKms,
+  FakeFulcio,
+  FakeLicensingServer,
+  freePort,
+  FulcioTestCa,
+  generateEmbeddedProfile,
+  generateReleaseKey,
+  publishToDockerRegistry,
+  TcpProxy,
+  TestOidcIssuer,
+  writePublicKeysFile,
+  type ThrowawayDatabase,
+} from '@signer/testing';
+import { parse, stringify } from 'yaml';
+import { PrivateRedis } from './private-redis';
+import { SignerReplica } from './replicas';
+import type { SoakSettings } from './settings';
+
+/** Short cache lifetimes, so an upstream fault shows within a phase instead of hiding behind a cache. */
+export const LICENSING_CACHE_SECONDS = 2;
+export const RELEASE_CACHE_SECONDS = 2;
+export const UPSTREAM_TIMEOUT_MS = 1000;
+/** Fulcio leaves live 24 s and are used until 20 s before expiry: a new certificate every few seconds. */
+export const FULCIO_CERT_SECONDS = 24;
+export const FULCIO_ROTATION_MARGIN_SECONDS = 20;
+export const LEASE_SECONDS = 5;
+export const QUOTA_PLAN = 'soak-small';
+export const QUOTA_LIMITS = {
+  qps: 10,
+  burst: 10,
+  concurrency: 3,
+  maxArtifactBytes: 1048576,
+  dailyCap: 10_000_000,
+};
+export const REDIS_PREFIX = 'soak:';
+export const KEYLESS_IDENTITY = 'signer@stella-ops.test';
+export const KEY_IDS = { file: 'default', aws: 'aws-p256', keyless: 'keyless' } as const;
+
+/** Everything the soak runs: three replicas and the dependencies it can break without touching shared services. */
+export interface SoakTopology {
+  dir: string;
+  authority: DevAuthority;
+  licensing: FakeLicensingServer;
+  registry: DockerRegistry;
+  registryProxy: TcpProxy;
+  redis: PrivateRedis;
+  db: ThrowawayDatabase;
+  pgProxy: TcpProxy;
+  kms: FakeAwsKms;
+  fulcio: FakeFulcio;
+  ca: FulcioTestCa;
+  scannerImageDigest: string;
+  replicas: SignerReplica[];
+  close(): Promise<void>;
+}
+
+type Yaml = Record<string, Record<string, unknown>>;
+
+/** Starts the dependencies and three replicas on a config with every shared-state feature in use. */
+export async function startTopology(settings: SoakSettings): Promise<SoakTopology> {
+  const dir = mkdtempSync(join(settings.root, 'tmp', 'soak-material-'));
+  const cleanups: Array<() => Promise<unknown> | unknown> = [
+    () => rmSync(dir, { recursive: true, force: true }),
+  ];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  };
+  try {
+    const profile = await generateEmbeddedProfile(join(dir, 'profile'), { nonce: 'required' });
+    const authority = await DevAuthority.fromPrivateJwk(
+      JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
+    );
+
+    const redis = await PrivateRedis.start(await freePort());
+    cleanups.push(() => redis.stop());
+    const db = await createThrowawayDatabase('signer_soak');
+    cleanups.push(() => db.drop());
+    const pgProxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+    cleanups.push(() => pgProxy.close());
+
+    const licensing = await FakeLicensingServer.start();
+    cleanups.push(() => licensing.stop());
+
+    const releaseKey = generateReleaseKey('ecdsa-p256');
+    const release = buildRegistryRelease({ signatures: [{ key: releaseKey }] });
+    const registry = await DockerRegistry.start();
+    cleanups.push(() => registry.stop());
+    await publishToDockerRegistry(registry, release);
+    const registryProxy = await TcpProxy.start({
+      host: '127.0.0.1',
+      port: Number(new URL(registry.baseUrl).port),
+    });
+    cleanups.push(() => registryProxy.close());
+    const trustedKeys = writePublicKeysFile(join(dir, 'release-keys.pem'), [releaseKey]);
+
+    const kms = await FakeAwsKms.start();
+    cleanups.push(() => kms.close());
+    const awsKey = kms.createKey('ECC_NIST_P256');
+
+    const [oidc, ca] = await Promise.all([TestOidcIssuer.create(), FulcioTestCa.create()]);
+    const fulcio = await FakeFulcio.start({ oidc, ca, certificateLifetimeSeconds: FULCIO_CERT_SECONDS });
+    cleanups.push(() => fulcio.close());
+    const tokenFile = join(dir, 'oidc-token.jwt');
+    const tokenLifetime = settings.totalSeconds + 3600;
+    writeFileSync(tokenFile, await oidc.mint({ email: KEYLESS_IDENTITY, lifetimeSeconds: tokenLifetime }), {
+      mode: 0o600,
+    });
+
+    const config = parse(readFileSync(profile.configPath, 'utf8')) as Yaml;
+    delete config['licensing']['offlineJwksFile'];
+    Object.assign(config['licensing'], {
+      introspectUrl: licensing.url,
+      cacheTtlSeconds: LICENSING_CACHE_SECONDS,
+      negativeCacheTtlSeconds: LICENSING_CACHE_SECONDS,
+      timeoutMs: UPSTREAM_TIMEOUT_MS,
+    });
+    delete config['releaseIntegrity']['ociLayoutPath'];
+    Object.assign(config['releaseIntegrity'], {
+      registryUrl: `http://127.0.0.1:${registryProxy.port}`,
+      trustedKeysFiles: [trustedKeys],
+      cacheTtlSeconds: RELEASE_CACHE_SECONDS,
+      negativeCacheTtlSeconds: RELEASE_CACHE_SECONDS,
+      timeoutMs: UPSTREAM_TIMEOUT_MS,
+    });
+    Object.assign(config['quotas'], {
+      store: 'redis',
+      redisUrl: redis.url,
+      redisKeyPrefix: REDIS_PREFIX,
+      leaseSeconds: LEASE_SECONDS,
+    });
+    (config['quotas']['plans'] as Record<string, unknown>)[QUOTA_PLAN] = QUOTA_LIMITS;
+    config['signing'] = {
+      defaultMode: 'kms',
+      keys: {
+        [KEY_IDS.file]: (config['signing']['keys'] as Record<string, unknown>)['default'],
+        [KEY_IDS.aws]: {
+          ref: `awskms://${awsKey.arn}`,
+          endpoint: kms.endpoint,
+          region: kms.region,
+          timeoutMs: UPSTREAM_TIMEOUT_MS,
+        },
+      },
+      keyless: {
+        fulcioUrl: fulcio.url,
+        identityTokenFile: tokenFile,
+        timeoutMs: 2 * UPSTREAM_TIMEOUT_MS,
+        rotationMarginSeconds: FULCIO_ROTATION_MARGIN_SECONDS,
+      },
+    };
+    config['audit'] = { sink: 'postgres', postgresUrl: db.urlAs('postgres', '127.0.0.1', pgProxy.port) };
+    writeFileSync(profile.configPath, stringify(config));
+
+    const env = {
+      SIGNER_CONFIG: profile.configPath,
+      AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+      AWS_REGION: kms.region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const replicas: SignerReplica[] = [];
+    for (const name of ['a', 'b', 'c'])
+      replicas.push(new SignerReplica(name, await freePort(), settings.signerBundle, env, settings.root));
+    cleanups.push(() => Promise.all(replicas.map((replica) => replica.stop())));
+    // One at a time: the first applies the audit schema migration, the others find it applied.
+    for (const replica of replicas) await replica.start();
+
+    return {
+      dir,
+      authority,
+      licensing,
+      registry,
+      registryProxy,
+      redis,
+      db,
+      pgProxy,
+      kms,
+      fulcio,
+      ca,
+      scannerImageDigest: release.scannerDigest,
+      replicas,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
