@@ -1,10 +1,11 @@
-// The bench's three measurements. `ctx` carries the settings, the cores (service / load) and the
-// list failures are added to; each phase stops every process it started.
+// The bench's measurements: the signer (base run and variant runs) and the two floors. `ctx`
+// carries the settings, the cores (service / load) and the list failures are added to; each phase
+// stops every process it started.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coreBusySeconds, cpuSeconds, threadCpuSeconds } from './cpu-time.mjs';
+import { coreBusySeconds, cpuSeconds, findProcess, threadCpuSeconds } from './cpu-time.mjs';
 import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
-import { freePort, runJob, startNode, stopProcess, waitUntil } from './processes.mjs';
+import { freePort, runJob, startIpcNode, startNode, stopProcess, waitUntil } from './processes.mjs';
 import { checkAuditTrail, preAuthEncoding, root, signRequestBody } from './workspace.mjs';
 
 export const SIGN_PATH = '/api/v1/signer/sign/dsse';
@@ -12,13 +13,14 @@ export const SIGN_PATH = '/api/v1/signer/sign/dsse';
 const POOL_HEADROOM = 3;
 const POOL_MINIMUM = 2000;
 const READY_TIMEOUT_MS = 30_000;
+const SETTLE_TIMEOUT_MS = 5000;
 const here = import.meta.dirname;
 
 /** Quotas out of the way (the bench measures signing, not throttling); logs at warn. */
-function signerEnv(profile, origin, port) {
+function signerEnv(configPath, origin, port) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SIGNER')));
   return Object.assign(env, {
-    SIGNER_CONFIG: profile.configPath,
+    SIGNER_CONFIG: configPath,
     SIGNER_LOG_LEVEL: 'warn',
     SIGNER__SERVER__HOST: '127.0.0.1',
     SIGNER__SERVER__PORT: String(port),
@@ -34,14 +36,17 @@ const post = (url, headers, body) =>
   fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
 
 /**
- * One load run from the generator process. Also samples the server's CPU (per thread kind) and
- * every core's busy time over the window, so what other processes took shows in the figures.
+ * One load run from the generator process. Also samples the server's CPU (per thread kind), the
+ * CPU of the `upstream` processes a variant talks to (`{name, pid, onLoadCore}`: the fakes on the
+ * load core, an unpinned Redis) and every core's busy time over the window, so what other
+ * processes took shows in the figures.
  */
-async function drive(ctx, job, serverPid) {
+async function drive(ctx, job, serverPid, upstream = []) {
   let start;
   const sample = () => ({
     server: cpuSeconds(serverPid),
     threads: threadCpuSeconds(serverPid),
+    upstream: upstream.map(({ pid }) => cpuSeconds(pid)),
     cores: coreBusySeconds(),
     wall: performance.now() / 1000,
   });
@@ -57,13 +62,32 @@ async function drive(ctx, job, serverPid) {
   const end = sample();
   const wall = end.wall - start.wall;
   const server = end.server - start.server;
+  const upstreamSeconds = upstream.map((_, index) => end.upstream[index] - start.upstream[index]);
+  const upstreamSum = (onLoadCore) =>
+    upstream.reduce((sum, u, index) => sum + (u.onLoadCore === onLoadCore ? upstreamSeconds[index] : 0), 0);
   const core = ctx.serviceCpu === undefined ? 'all' : String(ctx.serviceCpu);
-  const others = ctx.serviceCpu === undefined ? result.generatorCpu * wall : 0;
+  const others =
+    ctx.serviceCpu === undefined ? result.generatorCpu * wall + upstreamSum(true) + upstreamSum(false) : 0;
   const busy = (cpu) => end.cores[String(cpu)] - start.cores[String(cpu)];
   const perRequest = (kind, part) =>
     ((end.threads[kind][part] - start.threads[kind][part]) * 1000) / Math.max(1, result.requests);
   return {
     ...result,
+    ...(upstream.length === 0
+      ? {}
+      : {
+          upstreamCpu: Object.fromEntries(
+            upstream.map((u, index) => [u.name, upstreamSeconds[index] / wall]),
+          ),
+          upstreamCpuMsPerRequest: Object.fromEntries(
+            upstream.map((u, index) => [
+              u.name,
+              (upstreamSeconds[index] * 1000) / Math.max(1, result.requests),
+            ]),
+          ),
+          // An unpinned upstream (Redis) runs on either core: its share is counted as "other processes".
+          unpinnedUpstreamCpu: upstreamSum(false) / wall,
+        }),
     rps: result.ok2xx / result.seconds,
     serverCpu: server / wall,
     serverCpuMsPerRequest: (server * 1000) / Math.max(1, result.requests),
@@ -77,7 +101,10 @@ async function drive(ctx, job, serverPid) {
     // Other processes on the generator's core delay the load itself: fewer requests in flight.
     ...(ctx.loadCpu === undefined
       ? {}
-      : { loadCoreForeignCpu: Math.max(0, busy(ctx.loadCpu) - result.generatorCpu * wall) / wall }),
+      : {
+          loadCoreForeignCpu:
+            Math.max(0, busy(ctx.loadCpu) - result.generatorCpu * wall - upstreamSum(true)) / wall,
+        }),
   };
 }
 
@@ -112,22 +139,82 @@ async function enrol(kit, profile, url, body) {
   return { caller: { ...caller, nonce }, first: await first.json() };
 }
 
-/** The Signer under load; afterwards, the audit trail is checked against every 200 received. */
-export async function measureSigner(ctx, { signerMain, kit }, profile, work) {
+const METRIC_LINE = /^(signer_requests_total|signer_cache_hits_total)(?:\{([^}]*)\})? (\S+)$/;
+
+/** The service's own counters from `/metrics`: decisions (all, signed) and cache hits by cache. */
+async function serviceCounters(origin) {
+  const response = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`GET /metrics: ${response.status}`);
+  const counters = { requests: 0, signed: 0, cacheHits: { optok: 0, poe: 0, release: 0 } };
+  for (const line of (await response.text()).split('\n')) {
+    const match = METRIC_LINE.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    const value = Number(match[3]);
+    if (match[1] === 'signer_cache_hits_total') counters.cacheHits[labels.cache] = value;
+    else {
+      counters.requests += value;
+      if (labels.outcome === 'signed') counters.signed += value;
+    }
+  }
+  return counters;
+}
+
+/** The service's counters once the requests still in flight are answered (two reads agree, ≤ 5 s). */
+async function settledCounters(origin) {
+  let previous = await serviceCounters(origin);
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const current = await serviceCounters(origin);
+    if (current.requests === previous.requests) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+/** `after − before` for every number in a (nested) counters object. */
+function difference(after, before) {
+  return Object.fromEntries(
+    Object.entries(after).map(([key, value]) => [
+      key,
+      typeof value === 'number' ? value - (before[key] ?? 0) : difference(value, before[key] ?? {}),
+    ]),
+  );
+}
+
+/**
+ * The Signer under load; afterwards, the audit trail is checked against every 200 received.
+ * `run` makes it a variant: its name, extra environment, config file, request body, audit file,
+ * the upstream processes to sample and a `counters()` of its fakes. The service's counters
+ * (`/metrics`) and the fakes' are read just before and just after the measured window.
+ */
+export async function measureSigner(ctx, { signerMain, kit }, profile, work, run = {}) {
+  const name = run.name ?? 'signer';
+  const auditFile = run.auditFile ?? profile.auditFile;
+  const counters = run.counters ?? (async () => ({}));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const logFile = join(work, 'signer.log');
+  const logFile = join(work, `${name}.log`);
   const flags = ctx.settings.cpuProfile
     ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'tmp/bench/profiles')}`]
     : [];
-  const env = signerEnv(profile, origin, port);
+  const env = {
+    ...signerEnv(run.configPath ?? profile.configPath, origin, port),
+    ...run.env,
+    ...(run.auditFile ? { SIGNER__AUDIT__FILEPATH: run.auditFile } : {}),
+  };
   const child = startNode({ args: [...flags, signerMain], env, cpu: ctx.serviceCpu, logFile });
-  const body = signRequestBody(profile);
+  const body = run.body ?? signRequestBody(profile);
   const runs = [];
   let enrolled;
+  let before;
+  let after;
   try {
     const ready = async () => (await fetch(`${origin}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
-    await waitUntil('signer /readyz', ready, { timeoutMs: READY_TIMEOUT_MS, child });
+    await waitUntil(`${name} /readyz`, ready, { timeoutMs: READY_TIMEOUT_MS, child });
     enrolled = await enrol(kit, profile, `${origin}${SIGN_PATH}`, body);
     const job = { ...enrolled.caller, origin, path: SIGN_PATH, body, connections: ctx.settings.connections };
     const warmupPool = { size: 0, unique: true };
@@ -136,32 +223,101 @@ export async function measureSigner(ctx, { signerMain, kit }, profile, work) {
         ctx,
         { ...job, collectAuditIds: true, seconds: ctx.settings.warmupSeconds, pool: warmupPool },
         child.pid,
+        run.upstream,
       ),
     );
-    requireClean(ctx, 'signer warm-up', runs[0]);
+    requireClean(ctx, `${name} warm-up`, runs[0]);
     const expectedRps = Math.max(100, runs[0].rps);
     const size = Math.ceil(expectedRps * ctx.settings.seconds * POOL_HEADROOM) + POOL_MINIMUM;
     const pool = { size, unique: true };
+    before = { service: await settledCounters(origin), upstream: await counters() };
     runs.push(
-      await drive(ctx, { ...job, collectAuditIds: true, seconds: ctx.settings.seconds, pool }, child.pid),
+      await drive(
+        ctx,
+        { ...job, collectAuditIds: true, seconds: ctx.settings.seconds, pool },
+        child.pid,
+        run.upstream,
+      ),
     );
-    requireClean(ctx, 'signer', runs[1]);
+    after = { service: await settledCounters(origin), upstream: await counters() };
+    requireClean(ctx, name, runs[1]);
   } catch (error) {
-    process.stderr.write(`--- signer log (tail) ---\n${readFileSync(logFile, 'utf8').slice(-4000)}\n`);
+    process.stderr.write(`--- ${name} log (tail) ---\n${readFileSync(logFile, 'utf8').slice(-4000)}\n`);
     throw error;
   } finally {
     await stopProcess(child);
   }
-  const received = [enrolled.first.auditId, ...runs.flatMap((run) => run.auditIds)];
-  const audit = await checkAuditTrail(
-    kit,
-    profile.auditFile,
-    received,
-    runs.length * ctx.settings.connections,
-  );
-  for (const problem of audit.problems) ctx.failures.push(`audit trail: ${problem}`);
-  const [warmup, main] = runs.map(({ auditIds: _ids, ...run }) => run);
-  return { main, warmup, audit, caller: enrolled.caller, envelope: enrolled.first.bundle.dsse, body };
+  const received = [enrolled.first.auditId, ...runs.flatMap((r) => r.auditIds)];
+  const audit = await checkAuditTrail(kit, auditFile, received, runs.length * ctx.settings.connections);
+  for (const problem of audit.problems) ctx.failures.push(`${name} audit trail: ${problem}`);
+  const [warmup, main] = runs.map(({ auditIds: _ids, ...r }) => r);
+  const window = difference(after.service, before.service);
+  return {
+    main: {
+      ...main,
+      // The verified-token cache over the window. The service counts hits only; every other
+      // decision verified its OpTok (or joined a verification of the same token in flight).
+      window: {
+        ...window,
+        tokenCache: { hits: window.cacheHits.optok, notFromCache: window.requests - window.cacheHits.optok },
+      },
+      upstream: { window: difference(after.upstream, before.upstream), total: after.upstream },
+    },
+    warmup,
+    audit,
+    caller: enrolled.caller,
+    envelope: enrolled.first.bundle.dsse,
+    body,
+  };
+}
+
+/**
+ * One variant run: its fakes (if any) in their own process on the load core, the signer with the
+ * variant's settings, then the variant's checks on the counters and its cleanup.
+ */
+export async function measureVariant(ctx, built, profile, dir, variant) {
+  const fakes =
+    variant.fakes.length === 0
+      ? undefined
+      : startIpcNode({
+          args: [join(here, 'fakes.mjs'), built.fakesKit],
+          cpu: ctx.loadCpu,
+          logFile: join(dir, `${variant.name}-fakes.log`),
+        });
+  let prepared;
+  let result;
+  let cleaned = {};
+  try {
+    const started = fakes ? await fakes.request({ type: 'start', fakes: variant.fakes, dir }, 60_000) : {};
+    prepared = variant.prepare({ fakes: started, profile });
+    const other = variant.upstreamProcess;
+    const unpinned = other && findProcess(other.name, other.argument);
+    const upstream = [
+      ...(fakes ? [{ name: 'fakes', pid: fakes.child.pid, onLoadCore: ctx.loadCpu !== undefined }] : []),
+      ...(unpinned ? [{ name: other.name, pid: unpinned, onLoadCore: false }] : []),
+    ];
+    const signer = await measureSigner(ctx, built, profile, dir, {
+      name: variant.name,
+      env: prepared.env,
+      configPath: prepared.configPath,
+      body: signRequestBody(profile, prepared.body),
+      auditFile: join(dir, `audit-${variant.name}.jsonl`),
+      upstream,
+      counters: fakes && (() => fakes.request({ type: 'counters' })),
+    });
+    const checks = variant.checks(signer.main);
+    for (const failed of checks.filter((c) => !c.ok))
+      ctx.failures.push(`${variant.name}: expected ${failed.what}`);
+    result = { ...signer, checks };
+  } finally {
+    if (fakes) await stopProcess(fakes.child);
+    try {
+      if (prepared?.cleanup) cleaned = await prepared.cleanup();
+    } catch (error) {
+      ctx.failures.push(`${variant.name}: cleanup failed: ${error?.message ?? error}`);
+    }
+  }
+  return { ...result, cleaned };
 }
 
 /** Floor (a): the no-op server, same body and headers, a proof pool of the same size, cycled. */

@@ -67,6 +67,46 @@ export function runJob({ script, job, cpu, timeoutMs, onStarted }) {
   });
 }
 
+/**
+ * Starts a long-running node script that answers IPC requests `{id, ...}` with `{id, result}` or
+ * `{id, error}`; `request(message)` sends one and waits for its answer, at most `timeoutMs`.
+ */
+export function startIpcNode({ args, cpu, logFile }) {
+  const out = openSync(logFile, 'a');
+  const [file, argv] = command(cpu, args);
+  const child = track(spawn(file, argv, { stdio: ['ignore', out, out, 'ipc'] }));
+  const pending = new Map();
+  let nextId = 0;
+  child.on('message', ({ id, result, error }) => {
+    const waiter = pending.get(id);
+    pending.delete(id);
+    if (error === undefined) waiter?.resolve(result);
+    else waiter?.reject(new Error(error));
+  });
+  child.on('exit', (code, signal) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`${args[0]} exited (${code ?? signal})`));
+    pending.clear();
+  });
+  return {
+    child,
+    request(message, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${args[0]}: no answer to ${message.type} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const settle = (fn) => (value) => {
+          clearTimeout(timer);
+          fn(value);
+        };
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
+        child.send({ ...message, id });
+      });
+    },
+  };
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
 export function stopProcess(child, graceMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // `npm run bench`: the Signer's signing throughput against two floors measured in the same run on
 // the same machine — (a) a Nest+Fastify no-op endpoint fed the same requests, (b) the request's
-// unavoidable crypto in a tight loop — and the ratio signer / combined floor. See docs/performance.md.
+// unavoidable crypto in a tight loop — and the ratio signer / combined floor; then the variant runs
+// (variants.mjs), each against the base signer run of its round. See docs/performance.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureCrypto, measureNoop, measureSigner } from './phases.mjs';
+import { measureCrypto, measureNoop, measureSigner, measureVariant } from './phases.mjs';
 import { pinningAvailable } from './processes.mjs';
 import { printReport } from './report.mjs';
+import { parseVariants, variantsOfRound } from './variants.mjs';
 import { buildAll, filesystemOf, generateProfile, root } from './workspace.mjs';
 
 export const TARGET_RATIO = 0.6;
@@ -38,6 +40,7 @@ function readSettings() {
     pinned: process.env.BENCH_PIN !== '0' && pinningAvailable(),
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
     keep: process.env.BENCH_KEEP === '1',
+    variants: parseVariants(process.env.BENCH_VARIANTS),
   };
 }
 
@@ -48,6 +51,55 @@ function medianBy(runs, key) {
 
 const roundRatio = (round) =>
   round.signer.rps / (1 / (1 / round.floorA.rps + 1 / round.floorB[0].opsPerSecond));
+
+/** A variant run's share of a core taken by other processes (an unpinned upstream excluded). */
+const variantForeignCpu = (run) =>
+  Math.max(0, Math.max(run.foreignCpu, run.loadCoreForeignCpu ?? 0) - (run.unpinnedUpstreamCpu ?? 0));
+
+/** Each variant run against the base signer run of the same round; its target, if it has one. */
+function summariseVariants(variantRuns, rounds) {
+  return variantRuns.map(({ variant, round, run, error }) => {
+    const base = rounds[round - 1].signer;
+    const summary = {
+      name: variant.name,
+      configures: variant.configures,
+      ...(variant.switched ? { switched: variant.switched } : {}),
+      round,
+      target: variant.target,
+      base: {
+        rps: base.rps,
+        latencyMs: base.latencyMs,
+        serverCpuMsPerRequest: base.serverCpuMsPerRequest,
+        tokenCache: base.window.tokenCache,
+      },
+    };
+    if (error !== undefined) return { ...summary, verdict: 'FAILED', error };
+    const ratio = run.main.rps / base.rps;
+    // On a saturated pinned core, throughput follows CPU per request; this ratio is less moved by a
+    // starved load generator than the throughput ratio (it is what the variant costs the Signer).
+    const cpuRatio = base.serverCpuMsPerRequest / run.main.serverCpuMsPerRequest;
+    const failed = run.checks.some((c) => !c.ok) || run.audit.problems.length > 0 || !isClean(run.main);
+    return {
+      ...summary,
+      ratio,
+      cpuRatio,
+      verdict: failed
+        ? 'FAILED'
+        : variant.target === undefined
+          ? 'no target'
+          : ratio >= variant.target
+            ? 'PASS'
+            : 'BELOW',
+      disturbed: variantForeignCpu(run.main) > NOISY_SHARE,
+      foreignCpu: variantForeignCpu(run.main),
+      checks: run.checks,
+      cleaned: run.cleaned,
+      signer: { ...run.main, warmup: run.warmup, audit: run.audit },
+    };
+  });
+}
+
+const isClean = (run) => run.non2xx + run.errors + run.timeouts === 0;
 
 /** Other processes took a noticeable share of a core: such a round describes a shared machine. */
 const isDisturbed = (round) =>
@@ -82,7 +134,7 @@ function summarise(rounds, ctx) {
   const ratio = signer.rps / combined;
   const cryptoCpu = rounds.map((round) => round.floorB[0].cpuUsPerOp);
   return {
-    settings: ctx.settings,
+    settings: { ...ctx.settings, variants: ctx.settings.variants.map((variant) => variant.name) },
     signer,
     floorA,
     floorB,
@@ -98,7 +150,8 @@ function summarise(rounds, ctx) {
     // a busy sibling hyperthread) slowed this machine down in a way /proc/stat does not show.
     hostSlowdown: Math.max(...cryptoCpu) / Math.min(...cryptoCpu),
     rounds: rounds.length > 1 ? rounds : undefined,
-    failures: ctx.failures,
+    variants: summariseVariants(ctx.variantRuns, rounds),
+    failures: [...ctx.failures, ...ctx.variantFailures],
   };
 }
 
@@ -121,6 +174,8 @@ async function main() {
     serviceCpu: settings.pinned ? SERVICE_CPU : undefined,
     loadCpu: settings.pinned ? LOAD_CPU : undefined,
     failures: [],
+    variantFailures: [],
+    variantRuns: [],
   };
   const started = new Date();
   log('building…');
@@ -144,6 +199,24 @@ async function main() {
         floorA: { ...noop.main, warmup: noop.warmup },
         floorB: crypto,
       });
+      for (const variant of variantsOfRound(settings.variants, round, settings.rounds)) {
+        log(`${tag}variant ${variant.name}: ${variant.configures}…`);
+        // A variant's failures fail the bench, but not the base verdict; the other runs still report.
+        const variantCtx = { ...ctx, failures: ctx.variantFailures };
+        try {
+          const run = await measureVariant(
+            variantCtx,
+            built,
+            profile,
+            join(work, `profile-${round}`),
+            variant,
+          );
+          ctx.variantRuns.push({ variant, round, run });
+        } catch (error) {
+          ctx.variantFailures.push(`${variant.name}: ${error?.message ?? error}`);
+          ctx.variantRuns.push({ variant, round, error: String(error?.message ?? error) });
+        }
+      }
     }
     const results = summarise(rounds, ctx);
     results.date = started.toISOString();
@@ -162,9 +235,10 @@ async function main() {
     if (settings.keep) log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }
-  if (ctx.failures.length > 0) {
+  const failures = [...ctx.failures, ...ctx.variantFailures];
+  if (failures.length > 0) {
     process.stderr.write(
-      `\nbench: FAILED — requests failed or the audit trail is incomplete\n  ${ctx.failures.join('\n  ')}\n`,
+      `\nbench: FAILED — requests failed, the audit trail is incomplete or a variant's counters are off\n  ${failures.join('\n  ')}\n`,
     );
     process.exitCode = 1;
   }

@@ -1,6 +1,7 @@
 // What the bench takes from the workspace: the built service, an embedded profile, and — bundled
-// from the TypeScript libs so there is one source of truth — the dev Authority (to mint OpToks)
-// and the audit-file verifier (hash chain, record by record).
+// from the TypeScript libs so there is one source of truth — the dev Authority (to mint OpToks),
+// the audit-file verifier (hash chain, record by record) and the loopback fakes the variant runs
+// talk to (loaded by fakes.mjs in a process of their own).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,17 +15,23 @@ const KIT_SOURCE = `
 export { DevAuthority } from './libs/signer-testing/src/authority/dev-authority';
 export { readAuditFile, verifyAuditFile } from './libs/signer-infra-store/src/file/audit-file';
 `;
+const FAKES_OUT = 'dist/tools/bench-fakes.js';
+const FAKES_SOURCE = `
+export { FakeFulcio } from './libs/signer-testing/src/fulcio/fake-fulcio';
+export { FulcioTestCa } from './libs/signer-testing/src/fulcio/fulcio-test-ca';
+export { TestOidcIssuer } from './libs/signer-testing/src/fulcio/test-oidc-issuer';
+export { FakeAwsKms } from './libs/signer-testing/src/kms/aws/fake-aws-kms';
+export { ReferrersRegistry } from './libs/signer-testing/src/registry/referrers-registry';
+export { buildRegistryRelease } from './libs/signer-testing/src/registry/registry-release';
+export { generateReleaseKey, writePublicKeysFile } from './libs/signer-testing/src/release/release-keys';
+`;
 
-/** Builds the service, the profile generator and the bench kit; returns their entry points. */
-export async function buildAll() {
-  const [signerMain, profileGenerator] = [
-    await buildEntry('signer-api'),
-    await buildEntry('embedded-profile'),
-  ];
-  await build({
+/** Bundles TypeScript re-exports (workspace libs included, npm packages external) into `outfile`. */
+function bundleKit(contents, sourcefile, outfile) {
+  return build({
     absWorkingDir: root,
-    stdin: { contents: KIT_SOURCE, resolveDir: root, loader: 'ts', sourcefile: 'bench-kit.ts' },
-    outfile: KIT_OUT,
+    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile },
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -33,8 +40,18 @@ export async function buildAll() {
     logLevel: 'warning',
     tsconfig: join(root, 'tsconfig.base.json'),
   });
+}
+
+/** Builds the service, the profile generator, the bench kit and the fakes; returns their entry points. */
+export async function buildAll() {
+  const [signerMain, profileGenerator] = [
+    await buildEntry('signer-api'),
+    await buildEntry('embedded-profile'),
+  ];
+  await bundleKit(KIT_SOURCE, 'bench-kit.ts', KIT_OUT);
+  await bundleKit(FAKES_SOURCE, 'bench-fakes.ts', FAKES_OUT);
   const kit = createRequire(import.meta.url)(join(root, KIT_OUT));
-  return { signerMain, profileGenerator, kit };
+  return { signerMain, profileGenerator, kit, fakesKit: join(root, FAKES_OUT) };
 }
 
 /** Generates an embedded profile into `dir`; returns it with absolute paths. */
@@ -50,8 +67,11 @@ export function generateProfile(profileGenerator, dir) {
   };
 }
 
-/** The body of the e2e suites' valid request (apps/signer-api/test/harness.ts `validBody`). */
-export function signRequestBody(profile) {
+/**
+ * The body of the e2e suites' valid request (apps/signer-api/test/harness.ts `validBody`);
+ * `overrides` replace top-level fields (a variant's `options` or scanner digest).
+ */
+export function signRequestBody(profile, overrides = {}) {
   return JSON.stringify({
     subject: [
       { name: `registry.example/app@sha256:${'ab'.repeat(32)}`, digest: { sha256: 'ab'.repeat(32) } },
@@ -60,6 +80,7 @@ export function signRequestBody(profile) {
     predicate: { sbom: { format: 'cyclonedx', components: 3 } },
     scannerImageDigest: profile.scannerImageDigest,
     poe: { format: 'jwt', value: profile.poe },
+    ...overrides,
   });
 }
 
