@@ -24,6 +24,8 @@ export class RedisConnection {
     this.prefix = options.keyPrefix ?? 'signer:';
     this.client = new Redis(options.url, {
       lazyConnect: true,
+      // Commands issued in the same tick (by concurrent requests) go out in one write.
+      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,

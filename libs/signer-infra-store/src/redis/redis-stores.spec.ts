@@ -58,6 +58,58 @@ describe('Redis stores (real Redis)', () => {
     });
   });
 
+  describe('when a replica reads a cached value (its local tier)', () => {
+    it('answers from memory for at most localSeconds, and never past the entry expiry', async () => {
+      let now = 1_000_000;
+      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier', nowMs: () => now });
+      const reader = new RedisTtlCache<{ n: number }>({
+        connection: b,
+        name: 'tier',
+        localSeconds: 5,
+        nowMs: () => now,
+      });
+      await writer.set('long', { n: 1 }, 60);
+      await writer.set('short', { n: 2 }, 2);
+      await expect(reader.get('long')).resolves.toEqual({ n: 1 });
+      await expect(reader.get('short')).resolves.toEqual({ n: 2 });
+      // Gone from Redis (a restart, say): the local copies still answer, within their bounds only.
+      await a.client.del(`${prefix}cache:tier:long`, `${prefix}cache:tier:short`);
+      now += 1_999;
+      await expect(reader.get('long')).resolves.toEqual({ n: 1 });
+      await expect(reader.get('short')).resolves.toEqual({ n: 2 });
+      now += 1; // the short entry's own expiry
+      await expect(reader.get('short')).resolves.toBeUndefined();
+      now += 3_000; // 5 s after the read
+      await expect(reader.get('long')).resolves.toBeUndefined();
+    });
+
+    it('keeps nothing locally when localSeconds is 0', async () => {
+      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier0' });
+      const reader = new RedisTtlCache<{ n: number }>({ connection: b, name: 'tier0', localSeconds: 0 });
+      await writer.set('k', { n: 3 }, 60);
+      await expect(reader.get('k')).resolves.toEqual({ n: 3 });
+      await a.client.del(`${prefix}cache:tier0:k`);
+      await expect(reader.get('k')).resolves.toBeUndefined();
+    });
+
+    it('remembers a valid nonce for at most localSeconds, never past its own expiry', async () => {
+      let now = 2_000_000;
+      const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
+      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60, localSeconds: 5, nowMs: () => now });
+      await expect(other.isValid(nonce)).resolves.toBe(true);
+      await a.client.del(`${prefix}nonce:${nonce}`);
+      now += 4_999;
+      await expect(other.isValid(nonce)).resolves.toBe(true);
+      now += 1;
+      await expect(other.isValid(nonce)).resolves.toBe(false);
+      const brief = await new RedisNonceStore({ connection: a, ttlSeconds: 1 }).issue();
+      await expect(other.isValid(brief)).resolves.toBe(true);
+      await a.client.del(`${prefix}nonce:${brief}`);
+      now += 1_000; // past the nonce's 1 s life, well within localSeconds
+      await expect(other.isValid(brief)).resolves.toBe(false);
+    });
+  });
+
   describe('when two replicas claim one idempotency key at once', () => {
     it('lets exactly one run it; the other sees it pending, then done', async () => {
       const stores = [new RedisIdempotencyStore(a), new RedisIdempotencyStore(b)];
