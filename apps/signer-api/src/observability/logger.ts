@@ -50,9 +50,6 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
   );
 }
 
-type LevelMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LEVEL_METHODS: readonly LevelMethod[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 /**
  * Fastify's per-request logger (`request.log`), made only when something logs through it. Fastify
  * builds one child per request, and a child of a logger with redaction costs more than the rest
@@ -60,26 +57,67 @@ const LEVEL_METHODS: readonly LevelMethod[] = ['fatal', 'error', 'warn', 'info',
  * and names the correlation id itself, so on the normal path no child is ever made. A line that
  * does go through `request.log` (Fastify's own error reports) still carries the request's bindings.
  */
+class LazyRequestLogger {
+  private made: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  get level(): string {
+    return this.made?.level ?? this.parent.level;
+  }
+
+  set level(value: string) {
+    this.real().level = value;
+  }
+
+  fatal(...args: unknown[]): void {
+    this.forward('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.forward('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.forward('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.forward('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.forward('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.forward('trace', args);
+  }
+  silent(...args: unknown[]): void {
+    this.forward('silent', args);
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.real().child(bindings, options);
+  }
+
+  private real(): FastifyBaseLogger {
+    this.made ??= this.parent.child(this.bindings, this.options);
+    return this.made;
+  }
+
+  private forward(
+    method: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent',
+    args: unknown[],
+  ): void {
+    (this.real()[method] as (...a: unknown[]) => void)(...args);
+  }
+}
+
+/** Fastify's `childLoggerFactory`: see {@link LazyRequestLogger}. */
 export function lazyChildLoggerFactory(
   logger: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildLoggerOptions,
 ): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined;
-  const real = (): FastifyBaseLogger => (child ??= logger.child(bindings, options));
-  const lazy = {
-    get level(): string {
-      return child?.level ?? logger.level;
-    },
-    set level(value: string) {
-      real().level = value;
-    },
-    child: (childBindings: Bindings, childOptions?: ChildLoggerOptions) =>
-      real().child(childBindings, childOptions),
-  } as FastifyBaseLogger;
-  for (const method of LEVEL_METHODS) {
-    (lazy as unknown as Record<LevelMethod, (...args: unknown[]) => void>)[method] = (...args: unknown[]) =>
-      (real()[method] as (...a: unknown[]) => void)(...args);
-  }
-  return lazy;
+  return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
 }

@@ -32,6 +32,24 @@ function serializeNumber(value: number): string {
   return Object.is(value, -0) ? '0' : String(value);
 }
 
+/**
+ * Serialised member names, which repeat across records and statements (`auditId`, `digest`, …):
+ * the same name always serialises the same way, so it is checked and quoted once. Bounded.
+ */
+const memberNames = new Map<string, string>();
+const MEMBER_NAME_CACHE_ENTRIES = 1024;
+const MEMBER_NAME_CACHE_MAX_LENGTH = 64;
+
+function serializeMemberName(name: string): string {
+  const known = memberNames.get(name);
+  if (known !== undefined) return known;
+  const serialized = serializeString(name);
+  if (name.length <= MEMBER_NAME_CACHE_MAX_LENGTH && memberNames.size < MEMBER_NAME_CACHE_ENTRIES) {
+    memberNames.set(name, serialized);
+  }
+  return serialized;
+}
+
 /** Plain loops and string concatenation: this runs for every audit record and signed statement. */
 function serialize(value: unknown, depth: number): string {
   if (depth > 256) throw new CanonicalJsonError('expected nesting depth <= 256');
@@ -64,7 +82,7 @@ function serialize(value: unknown, depth: number): string {
   for (const name of names) {
     const member = record[name];
     if (member === undefined) continue;
-    out += `${first ? '' : ','}${serializeString(name)}:${serialize(member, depth + 1)}`;
+    out += `${first ? '' : ','}${serializeMemberName(name)}:${serialize(member, depth + 1)}`;
     first = false;
   }
   return `${out}}`;
