@@ -33,6 +33,32 @@ describe('MemoryReplayCache', () => {
     });
   });
 
+  describe('under a steady stream of proofs with one TTL', () => {
+    it('forgets expired keys as new ones arrive, holding about one TTL worth', async () => {
+      const clock = manualClock();
+      const cache = new MemoryReplayCache({ clock, maxEntries: 1_000_000 });
+      for (let second = 0; second < 100; second += 1) {
+        for (let i = 0; i < 100; i += 1) await cache.firstSeen(`jti-${second}-${i}`, 31);
+        clock.advanceSeconds(1);
+      }
+      // Keys of the last 31 seconds are live; everything older has left without a full sweep.
+      expect(cache.size).toBeGreaterThanOrEqual(3000);
+      expect(cache.size).toBeLessThanOrEqual(3200);
+      await expect(cache.firstSeen('jti-99-0', 31)).resolves.toBe(false);
+    });
+
+    it('keeps a key stored again after it expired, whatever its first entry said', async () => {
+      const clock = manualClock();
+      const cache = new MemoryReplayCache({ clock });
+      await cache.firstSeen('again', 10);
+      clock.advanceSeconds(10);
+      await expect(cache.firstSeen('again', 60)).resolves.toBe(true);
+      clock.advanceSeconds(30);
+      await cache.firstSeen('other', 10); // purges the head, including the first 'again' entry
+      await expect(cache.firstSeen('again', 60)).resolves.toBe(false);
+    });
+  });
+
   describe('when full but holding expired keys', () => {
     it('purges them and accepts the new key', async () => {
       const clock = manualClock();

@@ -27,6 +27,13 @@ export class MemoryReplayCache implements ReplayCache {
   private readonly clock: Clock;
   /** A lower bound on the earliest expiry held: until then a full sweep cannot free anything. */
   private earliestExpiryMs = Number.POSITIVE_INFINITY;
+  /**
+   * Keys in the order they were stored, with the expiry they were stored with. Callers use one
+   * TTL, so this is (nearly) expiry order: expired keys leave from its head in O(1) each, without
+   * walking the map (whose iteration also walks the holes deleted entries leave behind).
+   */
+  private readonly order: Array<{ key: string; expiresAtMs: number }> = [];
+  private orderHead = 0;
 
   constructor(options: MemoryReplayCacheOptions = {}) {
     this.maxEntries = requirePositiveInteger(
@@ -59,15 +66,23 @@ export class MemoryReplayCache implements ReplayCache {
     }
     const newExpiryMs = nowMs + ttlSeconds * 1000;
     this.expiries.set(key, newExpiryMs);
+    this.order.push({ key, expiresAtMs: newExpiryMs });
     this.earliestExpiryMs = Math.min(this.earliestExpiryMs, newExpiryMs);
     return true;
   }
 
   /** Callers use one TTL, so the oldest keys usually expire first: this keeps the common case O(1). */
   private purgeExpiredHead(nowMs: number): void {
-    for (const [key, expiresAtMs] of this.expiries) {
-      if (expiresAtMs > nowMs) return;
-      this.expiries.delete(key);
+    while (this.orderHead < this.order.length) {
+      const oldest = this.order[this.orderHead];
+      if (oldest.expiresAtMs > nowMs) break;
+      // Only if the map still holds this very entry (not a later one stored under the same key).
+      if (this.expiries.get(oldest.key) === oldest.expiresAtMs) this.expiries.delete(oldest.key);
+      this.orderHead += 1;
+    }
+    if (this.orderHead > 4096 && this.orderHead * 2 > this.order.length) {
+      this.order.splice(0, this.orderHead);
+      this.orderHead = 0;
     }
   }
 
