@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { listensOn } from '@signer/testing';
 import type { RefusalEvidence } from './authority-expect';
 
 const ROOT = join(__dirname, '../../..');
@@ -101,7 +102,11 @@ export class Replica implements RefusalEvidence {
     for (let attempt = 0; attempt < READY_ATTEMPTS; attempt += 1) {
       if (this.child.exitCode !== null) break;
       try {
-        if ((await fetch(`${this.url}/readyz`)).status === 200) return;
+        // Its own process must hold the port: a parallel test's server could answer on it otherwise.
+        const pid = this.child.pid;
+        const port = Number(new URL(this.url).port);
+        if (pid !== undefined && listensOn(pid, port) && (await fetch(`${this.url}/readyz`)).status === 200)
+          return;
       } catch {
         // not listening yet
       }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { listensOn } from '@signer/testing';
 
 export const WORKSPACE_ROOT = join(__dirname, '..', '..', '..');
 
@@ -76,7 +77,9 @@ export async function startReplica(
   for (let attempt = 0; attempt < 300; attempt += 1) {
     if (child.exitCode !== null) break;
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return replica;
+      // Its own process must hold the port: a parallel test's server could answer on it otherwise.
+      if (child.pid !== undefined && listensOn(child.pid, port) && (await fetch(`${url}/healthz`)).ok)
+        return replica;
     } catch {
       // not listening yet
     }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { listensOn } from '@signer/testing';
 import { killWithHarness } from './child-processes';
 import { sleep, waitFor } from './wait';
 
@@ -17,52 +18,6 @@ export function processFigures(pid: number): ProcessFigures {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
   return { pid, rssMb: Math.round((rssKb / 1024) * 10) / 10, fds: readdirSync(`/proc/${pid}/fd`).length };
-}
-
-const TCP_LISTEN = '0A';
-
-/**
- * True when process `pid` itself holds a listening TCP socket on `port` (from /proc): a `/readyz`
- * answer alone could come from another process that took the port between its choice and this
- * replica's `listen` (tests run in parallel), while this replica dies with EADDRINUSE.
- */
-export function listensOn(pid: number, port: number): boolean {
-  const inodes = new Set<string>();
-  let descriptors: string[];
-  try {
-    descriptors = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return false; // the process is gone
-  }
-  for (const fd of descriptors) {
-    try {
-      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }));
-      if (socket) inodes.add(socket[1]);
-    } catch {
-      // a descriptor closed while the list was read
-    }
-  }
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let rows: string[];
-    try {
-      rows = readFileSync(table, 'utf8').split('\n').slice(1);
-    } catch {
-      continue;
-    }
-    for (const row of rows) {
-      const fields = row.trim().split(/\s+/);
-      // local_address is "ADDR:PORT"; st is the state; inode is the 10th field.
-      if (
-        fields.length > 9 &&
-        fields[1].endsWith(`:${hexPort}`) &&
-        fields[3] === TCP_LISTEN &&
-        inodes.has(fields[9])
-      )
-        return true;
-    }
-  }
-  return false;
 }
 
 /**

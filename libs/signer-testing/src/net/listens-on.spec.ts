@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { listensOn } from './replicas';
+import { listensOn } from './listens-on';
 
 describe('listensOn (which process really holds a replica port)', () => {
   it('finds this process listening on its own port, and not on a port it does not hold', async () => {
