@@ -24,8 +24,10 @@ export class RedisConnection {
     this.prefix = options.keyPrefix ?? 'signer:';
     this.client = new Redis(options.url, {
       lazyConnect: true,
-      // Commands issued in the same tick (by concurrent requests) go out in one write.
-      enableAutoPipelining: true,
+      // No auto-pipelining: when a connection fails under it, ioredis 5 can throw from a callback
+      // ("results[i] is not iterable", redis/ioredis#1931) and crash the process; the soak's Redis
+      // restart caught exactly that. A fail-closed 503 is the answer to a Redis fault, not a crash.
+      enableAutoPipelining: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
