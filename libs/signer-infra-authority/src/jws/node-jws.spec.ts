@@ -1,6 +1,14 @@
+import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { jwkThumbprint } from './jwk-thumbprint';
-import { importPublicJwk, verifyCompactJws } from './node-jws';
+import { parseCompactJws } from './compact-jws';
+import { importPublicJwk, verifyJwsSignature } from './node-jws';
+
+/** Verifies a compact JWS the way the DPoP verifier does: parsed once, then its signature checked. */
+function verifyCompactJws(compact: string, key: KeyObject, alg: string): boolean {
+  const jws = parseCompactJws(compact);
+  return jws !== null && verifyJwsSignature(jws.signingInput, jws.signature, key, alg);
+}
 
 const ALGS = ['ES256', 'ES384', 'EdDSA', 'PS256'] as const;
 

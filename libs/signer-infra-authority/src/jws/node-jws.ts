@@ -28,17 +28,10 @@ export function importPublicJwk(jwk: Record<string, unknown>, alg: string): KeyO
 }
 
 /**
- * Verifies the signature of a compact JWS (RFC 7515) synchronously with node:crypto. ECDSA JWS
- * signatures are the raw r‖s form (RFC 7518 §3.4), so they are checked with `ieee-p1363`.
- * Header and payload are not interpreted here.
+ * Verifies a JWS signature (RFC 7515) over its signing input (`header.payload` as ASCII bytes),
+ * synchronously with node:crypto. ECDSA JWS signatures are the raw r‖s form (RFC 7518 §3.4), so
+ * they are checked with `ieee-p1363`.
  */
-export function verifyCompactJws(compact: string, key: KeyObject, alg: string): boolean {
-  const lastDot = compact.lastIndexOf('.');
-  const signature = Buffer.from(compact.slice(lastDot + 1), 'base64url');
-  return verifyJwsSignature(Buffer.from(compact.slice(0, lastDot), 'ascii'), signature, key, alg);
-}
-
-/** Verifies a JWS signature over its signing input (`header.payload` as ASCII bytes). */
 export function verifyJwsSignature(
   signingInput: Buffer,
   signature: Buffer,

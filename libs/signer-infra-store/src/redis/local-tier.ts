@@ -1,41 +1,13 @@
 /** How long a replica may answer from its own memory what it last read from Redis. */
 export const DEFAULT_LOCAL_TIER_SECONDS = 5;
-const DEFAULT_LOCAL_TIER_ENTRIES = 10_000;
 
 /**
- * A replica-local copy of values read from (or written to) Redis, each kept until the earlier of
- * its Redis expiry and `maxSeconds` after it was read. It never serves a value past the expiry
- * Redis gave it, so every bound documented for the shared entry still holds; what it saves is the
- * round trip for the same key within a few seconds. Bounded; oldest first out. `maxSeconds` 0
- * turns it off.
+ * The TTL (seconds) of a replica-local copy of a value read from (or written to) Redis: until the
+ * earlier of the expiry Redis gave the value and `maxSeconds` from now, so a local copy never
+ * outlives the shared entry and every bound documented for it still holds. 0 or less: keep none.
+ * The copies live in a {@link MemoryTtlCache}.
  */
-export class LocalTier<V> {
-  private readonly entries = new Map<string, { value: V; untilMs: number }>();
-
-  constructor(
-    private readonly maxSeconds = DEFAULT_LOCAL_TIER_SECONDS,
-    private readonly maxEntries = DEFAULT_LOCAL_TIER_ENTRIES,
-  ) {
-    if (!(maxSeconds >= 0)) throw new RangeError('maxSeconds: expected a non-negative number');
-  }
-
-  get(key: string, nowMs: number): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.untilMs > nowMs) return entry.value;
-    this.entries.delete(key);
-    return undefined;
-  }
-
-  /** Keeps `value` until `min(expiresAtMs, now + maxSeconds)`. */
-  set(key: string, value: V, expiresAtMs: number, nowMs: number): void {
-    const untilMs = Math.min(expiresAtMs, nowMs + this.maxSeconds * 1000);
-    if (!(untilMs > nowMs)) return;
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, { value, untilMs });
-  }
+export function localTtlSeconds(expiresAtMs: number, nowMs: number, maxSeconds: number): number {
+  if (!(maxSeconds >= 0)) throw new RangeError('localSeconds: expected a non-negative number');
+  return (Math.min(expiresAtMs, nowMs + maxSeconds * 1000) - nowMs) / 1000;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { NonceStore } from '@signer/core';
-import { DEFAULT_LOCAL_TIER_SECONDS, LocalTier } from './local-tier';
+import { systemClock, type Clock, type NonceStore } from '@signer/core';
+import { MemoryTtlCache } from '../memory/memory-ttl-cache';
+import { DEFAULT_LOCAL_TIER_SECONDS, localTtlSeconds } from './local-tier';
 import type { RedisConnection } from './redis-connection';
 
 export interface RedisNonceStoreOptions {
@@ -8,7 +9,7 @@ export interface RedisNonceStoreOptions {
   ttlSeconds: number;
   /** How long a replica remembers a nonce it saw valid (never past the nonce's own expiry). */
   localSeconds?: number;
-  nowMs?: () => number;
+  clock?: Clock;
 }
 
 /**
@@ -17,36 +18,40 @@ export interface RedisNonceStoreOptions {
  * for a few seconds, never past the expiry Redis reported for it.
  */
 export class RedisNonceStore implements NonceStore {
-  private readonly known: LocalTier<true>;
-  private readonly nowMs: () => number;
+  private readonly known: MemoryTtlCache<true>;
+  private readonly clock: Clock;
+  private readonly localSeconds: number;
 
   constructor(private readonly options: RedisNonceStoreOptions) {
-    this.known = new LocalTier<true>(options.localSeconds ?? DEFAULT_LOCAL_TIER_SECONDS);
-    this.nowMs = options.nowMs ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    this.localSeconds = options.localSeconds ?? DEFAULT_LOCAL_TIER_SECONDS;
+    localTtlSeconds(0, 0, this.localSeconds); // validates it at construction
+    this.known = new MemoryTtlCache<true>({ clock: this.clock });
   }
 
   async issue(): Promise<string> {
     const nonce = randomBytes(16).toString('base64url');
     const { connection, ttlSeconds } = this.options;
-    const now = this.nowMs();
+    const now = this.clock.now().getTime();
     await connection.run('nonce set', (client) =>
       client.set(connection.key('nonce', nonce), '1', 'EX', ttlSeconds),
     );
-    this.known.set(nonce, true, now + ttlSeconds * 1000, now);
+    await this.known.set(nonce, true, localTtlSeconds(now + ttlSeconds * 1000, now, this.localSeconds));
     return nonce;
   }
 
   async isValid(nonce: string): Promise<boolean> {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) return false;
-    const now = this.nowMs();
-    if (this.known.get(nonce, now)) return true;
+    if (await this.known.get(nonce)) return true;
+    const now = this.clock.now().getTime();
     const { connection } = this.options;
     // PTTL: -2 when the nonce does not exist, its remaining life in ms otherwise.
     const remainingMs = await connection.run('nonce get', (client) =>
       client.pttl(connection.key('nonce', nonce)),
     );
     if (remainingMs === -2) return false;
-    if (remainingMs > 0) this.known.set(nonce, true, now + remainingMs, now);
+    if (remainingMs > 0)
+      await this.known.set(nonce, true, localTtlSeconds(now + remainingMs, now, this.localSeconds));
     return true;
   }
 }

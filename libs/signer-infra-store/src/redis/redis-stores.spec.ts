@@ -61,12 +61,16 @@ describe('Redis stores (real Redis)', () => {
   describe('when a replica reads a cached value (its local tier)', () => {
     it('answers from memory for at most localSeconds, and never past the entry expiry', async () => {
       let now = 1_000_000;
-      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier', nowMs: () => now });
+      const writer = new RedisTtlCache<{ n: number }>({
+        connection: a,
+        name: 'tier',
+        clock: { now: () => new Date(now) },
+      });
       const reader = new RedisTtlCache<{ n: number }>({
         connection: b,
         name: 'tier',
         localSeconds: 5,
-        nowMs: () => now,
+        clock: { now: () => new Date(now) },
       });
       await writer.set('long', { n: 1 }, 60);
       await writer.set('short', { n: 2 }, 2);
@@ -95,7 +99,12 @@ describe('Redis stores (real Redis)', () => {
     it('remembers a valid nonce for at most localSeconds, never past its own expiry', async () => {
       let now = 2_000_000;
       const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
-      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60, localSeconds: 5, nowMs: () => now });
+      const other = new RedisNonceStore({
+        connection: b,
+        ttlSeconds: 60,
+        localSeconds: 5,
+        clock: { now: () => new Date(now) },
+      });
       await expect(other.isValid(nonce)).resolves.toBe(true);
       await a.client.del(`${prefix}nonce:${nonce}`);
       now += 4_999;

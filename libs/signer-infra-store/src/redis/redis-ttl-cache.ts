@@ -1,5 +1,6 @@
-import type { TtlCache } from '@signer/core';
-import { DEFAULT_LOCAL_TIER_SECONDS, LocalTier } from './local-tier';
+import { systemClock, type Clock, type TtlCache } from '@signer/core';
+import { MemoryTtlCache } from '../memory/memory-ttl-cache';
+import { DEFAULT_LOCAL_TIER_SECONDS, localTtlSeconds } from './local-tier';
 import type { RedisConnection } from './redis-connection';
 
 export interface RedisTtlCacheOptions {
@@ -8,8 +9,8 @@ export interface RedisTtlCacheOptions {
   name: string;
   /** How long a replica reuses an entry it read without asking Redis again (never past the entry's expiry). */
   localSeconds?: number;
-  /** Wall clock in ms; the expiry stored with each entry is on it. */
-  nowMs?: () => number;
+  /** Wall clock; the expiry stored with each entry is on it. */
+  clock?: Clock;
 }
 
 /** What is stored under a key: the value and when it expires (so a local copy never outlives it). */
@@ -24,18 +25,21 @@ interface Stored<V> {
  * costs one Redis round trip per replica per few seconds rather than one per request.
  */
 export class RedisTtlCache<V> implements TtlCache<V> {
-  private readonly local: LocalTier<V>;
-  private readonly nowMs: () => number;
+  private readonly local: MemoryTtlCache<V>;
+  private readonly clock: Clock;
+  private readonly localSeconds: number;
 
   constructor(private readonly options: RedisTtlCacheOptions) {
-    this.local = new LocalTier<V>(options.localSeconds ?? DEFAULT_LOCAL_TIER_SECONDS);
-    this.nowMs = options.nowMs ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    this.localSeconds = options.localSeconds ?? DEFAULT_LOCAL_TIER_SECONDS;
+    localTtlSeconds(0, 0, this.localSeconds); // validates it at construction
+    this.local = new MemoryTtlCache<V>({ clock: this.clock });
   }
 
   async get(key: string): Promise<V | undefined> {
-    const now = this.nowMs();
-    const known = this.local.get(key, now);
+    const known = await this.local.get(key);
     if (known !== undefined) return known;
+    const now = this.clock.now().getTime();
     const { connection, name } = this.options;
     const raw = await connection.run(`get ${name}`, (client) =>
       client.get(connection.key('cache', name, key)),
@@ -45,7 +49,7 @@ export class RedisTtlCache<V> implements TtlCache<V> {
     // Redis expires the key itself; a reader whose clock runs behind the writer's still never
     // keeps a local copy past the expiry the writer recorded.
     if (!(stored.expiresAtMs > now)) return stored.value;
-    this.local.set(key, stored.value, stored.expiresAtMs, now);
+    await this.local.set(key, stored.value, localTtlSeconds(stored.expiresAtMs, now, this.localSeconds));
     return stored.value;
   }
 
@@ -53,11 +57,11 @@ export class RedisTtlCache<V> implements TtlCache<V> {
     if (!(ttlSeconds > 0)) return;
     const { connection, name } = this.options;
     const ttlMs = Math.max(1, Math.floor(ttlSeconds * 1000));
-    const now = this.nowMs();
+    const now = this.clock.now().getTime();
     const stored: Stored<V> = { expiresAtMs: now + ttlMs, value };
     await connection.run(`set ${name}`, (client) =>
       client.set(connection.key('cache', name, key), JSON.stringify(stored), 'PX', ttlMs),
     );
-    this.local.set(key, value, stored.expiresAtMs, now);
+    await this.local.set(key, value, localTtlSeconds(stored.expiresAtMs, now, this.localSeconds));
   }
 }
