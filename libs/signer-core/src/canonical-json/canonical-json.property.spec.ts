@@ -27,6 +27,33 @@ describe('canonicalize', () => {
     });
   });
 
+  describe('when given a well-formed string', () => {
+    // The fast path (quote a string with nothing to escape) must agree with QuoteJSONString.
+    it('serialises it exactly as JSON.stringify does', () => {
+      const specials = fc.constantFrom(
+        '"',
+        '\\',
+        '\u0000',
+        '\u001f',
+        '\u007f',
+        '\u2028',
+        '\ud83d\ude00',
+        'é',
+      );
+      const text = fc.oneof(
+        fc.string({ unit: 'grapheme' }),
+        fc.array(fc.oneof(fc.string(), specials)).map((parts) => parts.join('')),
+      );
+      fc.assert(
+        fc.property(text, (value) => {
+          expect(canonicalize(value)).toBe(JSON.stringify(value));
+          expect(canonicalize({ [value]: value })).toBe(JSON.stringify({ [value]: value }));
+        }),
+        { numRuns: 2000, ...SEED },
+      );
+    });
+  });
+
   describe('when given anything at all', () => {
     it('returns JSON text or throws CanonicalJsonError, nothing else', () => {
       const deep = fc.integer({ min: 200, max: 400 }).map((depth) => {

@@ -15,13 +15,20 @@ export class CanonicalJsonError extends Error {
   }
 }
 
+/** No character JSON must escape: no quote, no backslash, no control character below U+0020. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
+const NOTHING_TO_ESCAPE = /^[^"\\\u0000-\u001f]*$/;
+
 function serializeString(value: string): string {
   // Node 20+: a native scan, far cheaper than a lone-surrogate regular expression.
   if (!value.isWellFormed()) {
     throw new CanonicalJsonError('expected well-formed Unicode, got a lone surrogate');
   }
-  // JSON.stringify implements exactly the ECMAScript QuoteJSONString that RFC 8785 adopts.
-  return JSON.stringify(value);
+  // JSON.stringify implements exactly the ECMAScript QuoteJSONString that RFC 8785 adopts; for a
+  // well-formed string with nothing to escape that is the string in quotes. Most strings here
+  // (digests, base64, identifiers) are such strings, and the regular expression scans them
+  // several times faster than JSON.stringify does on Node 20.
+  return NOTHING_TO_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
 function serializeNumber(value: number): string {
@@ -76,14 +83,17 @@ function serialize(value: unknown, depth: number): string {
   }
   const record = value as Record<string, unknown>;
   // Default sort compares UTF-16 code units, which is the order RFC 8785 §3.2.3 requires.
-  const names = Object.keys(record).sort();
+  const names = Object.keys(record);
+  if (names.length > 1) names.sort();
   let out = '{';
-  let first = true;
-  for (const name of names) {
+  for (let index = 0; index < names.length; index += 1) {
+    const name = names[index] as string;
     const member = record[name];
     if (member === undefined) continue;
-    out += `${first ? '' : ','}${serializeMemberName(name)}:${serialize(member, depth + 1)}`;
-    first = false;
+    if (out.length > 1) out += ',';
+    out += serializeMemberName(name);
+    out += ':';
+    out += serialize(member, depth + 1);
   }
   return `${out}}`;
 }

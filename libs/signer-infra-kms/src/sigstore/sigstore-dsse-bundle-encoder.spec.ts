@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleFromJSON, bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { dsseEnvelope, type SignatureResult } from '@signer/core';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE, SigstoreDsseBundleEncoder } from './sigstore-dsse-bundle-encoder';
 
@@ -51,6 +52,49 @@ describe('SigstoreDsseBundleEncoder', () => {
       expect(bundle['verificationMaterial']).not.toHaveProperty('publicKey');
       expect(bundle['verificationMaterial']).not.toHaveProperty('tlogEntries');
       expect(bundle['verificationMaterial']).not.toHaveProperty('x509CertificateChain');
+    });
+  });
+
+  // The encoder writes the JSON itself; @sigstore/bundle's own encoding is the oracle.
+  describe('when compared with @sigstore/bundle (toDSSEBundle + bundleToJSON)', () => {
+    const keyful: SignatureResult = { signature: sig, dsseKeyId: 'dev', identity: { keyId: 'dev' } };
+    const keyless: SignatureResult = {
+      signature: sig,
+      dsseKeyId: 'fingerprint',
+      identity: { keyId: 'fingerprint' },
+      certificateChain: [leafPem],
+    };
+    const library = (keyHint: string, certificate?: Buffer): unknown =>
+      bundleToJSON(
+        toDSSEBundle({
+          artifact: payload,
+          artifactType: payloadType,
+          signature: sig,
+          keyHint,
+          certificate,
+          certificateChain: false,
+        }),
+      );
+
+    it('gives the same JSON for a named key', () => {
+      const bundle = encoder.encode(dsseEnvelope(payloadType, payload, 'dev', sig), keyful);
+      expect(bundle).toStrictEqual(library('dev'));
+      expect(bundleToJSON(bundleFromJSON(bundle))).toStrictEqual(bundle);
+    });
+
+    it('gives the same JSON for a keyless leaf, also when the leaf is reused', () => {
+      const der = new X509Certificate(leafPem).raw;
+      for (let round = 0; round < 2; round += 1) {
+        const bundle = encoder.encode(dsseEnvelope(payloadType, payload, 'fingerprint', sig), keyless);
+        expect(bundle).toStrictEqual(library('fingerprint', der));
+        expect(bundleToJSON(bundleFromJSON(bundle))).toStrictEqual(bundle);
+      }
+    });
+
+    it('gives the same JSON when the key id is empty (protobuf JSON omits empty strings)', () => {
+      const anonymous: SignatureResult = { ...keyful, dsseKeyId: '', identity: { keyId: '' } };
+      const bundle = encoder.encode(dsseEnvelope(payloadType, payload, '', sig), anonymous);
+      expect(bundle).toStrictEqual(library(''));
     });
   });
 

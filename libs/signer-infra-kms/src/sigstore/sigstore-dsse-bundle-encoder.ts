@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
+import { BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import {
   SignerError,
   type DsseEnvelope,
+  type DsseSignature,
   type SignatureResult,
   type SigstoreBundleEncoder,
 } from '@signer/core';
@@ -14,42 +15,54 @@ export const SIGSTORE_BUNDLE_MEDIA_TYPE = BUNDLE_V03_MEDIA_TYPE;
  * Re-packages a signed DSSE envelope as a Sigstore bundle v0.3 with no tlog entries and no
  * timestamps (the Attestor adds the tlog entry). Verification material: the leaf certificate for
  * keyless, a public-key hint (= the key id published at `GET /keys`) for keyful signatures.
+ *
+ * The JSON is written directly, in exactly the form `bundleToJSON(toDSSEBundle(…))` from
+ * `@sigstore/bundle` gives (protobuf JSON: empty `tlogEntries` omitted, empty
+ * `timestampVerificationData`, empty strings omitted) — the spec holds the library's output as the
+ * oracle. The library's round trip decodes the base64 payload and encodes it again for every
+ * signature; the envelope already carries both in base64.
  */
 export class SigstoreDsseBundleEncoder implements SigstoreBundleEncoder {
   /** The last leaf parsed: keyless signing reuses one certificate for many signatures. */
-  private lastLeaf: { pem: string; der: Buffer } | undefined;
+  private lastLeaf: { pem: string; rawBytes: string } | undefined;
 
   encode(envelope: DsseEnvelope, signature: SignatureResult): Record<string, unknown> {
-    assertSameSignature(envelope, signature);
-    const leaf = this.leafCertificateDer(signature);
-    const bundle = toDSSEBundle({
-      artifact: Buffer.from(envelope.payload, 'base64'),
-      artifactType: envelope.payloadType,
-      signature: signature.signature,
-      // With a certificate the hint only fills the DSSE `keyid`, so the bundle's envelope keeps the
-      // envelope's key id (the certificate fingerprint) rather than an empty string.
-      keyHint: leaf ? envelope.signatures[0].keyid : signature.identity.keyId,
-      certificate: leaf,
-      // false → v0.3 single `certificate` (a chain is what v0.2 carried).
-      certificateChain: false,
-    });
-    return bundleToJSON(bundle);
+    const sig = assertSameSignature(envelope, signature);
+    const rawBytes = this.leafCertificateBase64(signature);
+    // With a certificate the hint only fills the DSSE `keyid`, so the bundle's envelope keeps the
+    // envelope's key id (the certificate fingerprint) rather than an empty string.
+    const keyid = rawBytes ? sig.keyid : signature.identity.keyId;
+    return {
+      mediaType: BUNDLE_V03_MEDIA_TYPE,
+      verificationMaterial: {
+        // v0.3 carries a single `certificate` (a chain is what v0.2 carried).
+        ...(rawBytes ? { certificate: { rawBytes } } : { publicKey: keyid ? { hint: keyid } : {} }),
+        timestampVerificationData: {},
+      },
+      dsseEnvelope: {
+        payload: envelope.payload,
+        payloadType: envelope.payloadType,
+        signatures: [keyid ? { sig: sig.sig, keyid } : { sig: sig.sig }],
+      },
+    };
   }
 
-  private leafCertificateDer(signature: SignatureResult): Buffer | undefined {
+  private leafCertificateBase64(signature: SignatureResult): string | undefined {
     if (signature.certificateChain === undefined) return undefined;
     const [leafPem] = signature.certificateChain;
     if (leafPem === undefined) {
       throw new SignerError('internal_error', 'keyless signature has an empty certificate chain');
     }
-    if (this.lastLeaf?.pem !== leafPem) this.lastLeaf = { pem: leafPem, der: parseLeafDer(leafPem) };
-    return this.lastLeaf.der;
+    if (this.lastLeaf?.pem !== leafPem) {
+      this.lastLeaf = { pem: leafPem, rawBytes: parseLeafDer(leafPem).toString('base64') };
+    }
+    return this.lastLeaf.rawBytes;
   }
 }
 
 // The bundle must restate the envelope, not a different signature: a mismatch is a wiring bug,
 // and publishing it would hand callers two artefacts that disagree.
-function assertSameSignature(envelope: DsseEnvelope, signature: SignatureResult): void {
+function assertSameSignature(envelope: DsseEnvelope, signature: SignatureResult): DsseSignature {
   const [only, ...others] = envelope.signatures;
   if (!only || others.length > 0 || only.sig !== signature.signature.toString('base64')) {
     throw new SignerError(
@@ -57,6 +70,7 @@ function assertSameSignature(envelope: DsseEnvelope, signature: SignatureResult)
       'DSSE envelope does not carry exactly the signature being bundled',
     );
   }
+  return only;
 }
 
 function parseLeafDer(leafPem: string): Buffer {
