@@ -27,6 +27,22 @@ describe('canonicalize', () => {
     });
   });
 
+  describe('when given an object of any size', () => {
+    // Small objects are sorted in place by insertion, large ones by Array.prototype.sort: both must
+    // give the UTF-16 code-unit order (astral characters sort by their surrogates, before U+E000).
+    it('orders its members by UTF-16 code units', () => {
+      const name = fc.string({ unit: fc.constantFrom('a', 'B', 'é', '\ue000', '\ud83d\ude00', '1', '') });
+      fc.assert(
+        fc.property(fc.uniqueArray(name, { maxLength: 60 }), (names) => {
+          const record = Object.fromEntries(names.map((n, index) => [n, index]));
+          const expected = [...names].sort().map((n) => `${JSON.stringify(n)}:${record[n]}`);
+          expect(canonicalize(record)).toBe(`{${expected.join(',')}}`);
+        }),
+        { numRuns: 500, ...SEED },
+      );
+    });
+  });
+
   describe('when given a well-formed string', () => {
     // The fast path (quote a string with nothing to escape) must agree with QuoteJSONString.
     it('serialises it exactly as JSON.stringify does', () => {

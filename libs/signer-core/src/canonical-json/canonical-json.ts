@@ -39,25 +39,59 @@ function serializeNumber(value: number): string {
   return Object.is(value, -0) ? '0' : String(value);
 }
 
+/** A member name serialised with its colon, as the first member and as a following one. */
+interface MemberPrefix {
+  first: string;
+  next: string;
+}
+
 /**
  * Serialised member names, which repeat across records and statements (`auditId`, `digest`, …):
  * the same name always serialises the same way, so it is checked and quoted once. Bounded.
  */
-const memberNames = new Map<string, string>();
+const memberPrefixes = new Map<string, MemberPrefix>();
 const MEMBER_NAME_CACHE_ENTRIES = 1024;
 const MEMBER_NAME_CACHE_MAX_LENGTH = 64;
 
-function serializeMemberName(name: string): string {
-  const known = memberNames.get(name);
+function memberPrefix(name: string): MemberPrefix {
+  const known = memberPrefixes.get(name);
   if (known !== undefined) return known;
-  const serialized = serializeString(name);
-  if (name.length <= MEMBER_NAME_CACHE_MAX_LENGTH && memberNames.size < MEMBER_NAME_CACHE_ENTRIES) {
-    memberNames.set(name, serialized);
+  const first = `${serializeString(name)}:`;
+  const prefix = { first, next: `,${first}` };
+  if (name.length <= MEMBER_NAME_CACHE_MAX_LENGTH && memberPrefixes.size < MEMBER_NAME_CACHE_ENTRIES) {
+    memberPrefixes.set(name, prefix);
   }
-  return serialized;
+  return prefix;
 }
 
-/** Plain loops and string concatenation: this runs for every audit record and signed statement. */
+/** Up to this many members are sorted in place by insertion; more by Array.prototype.sort. */
+const INSERTION_SORT_MAX = 24;
+
+/**
+ * Sorts member names by their UTF-16 code units (RFC 8785 §3.2.3) — what `<` on strings and the
+ * default `sort()` both compare. Records and statements have a few dozen members at most: sorting
+ * those in place allocates nothing, where `sort()` allocates its work arrays on every call.
+ */
+function sortNames(names: string[]): void {
+  if (names.length > INSERTION_SORT_MAX) {
+    names.sort();
+    return;
+  }
+  for (let index = 1; index < names.length; index += 1) {
+    const name = names[index] as string;
+    let at = index - 1;
+    while (at >= 0 && (names[at] as string) > name) {
+      names[at + 1] = names[at] as string;
+      at -= 1;
+    }
+    names[at + 1] = name;
+  }
+}
+
+/**
+ * Plain loops and string concatenation: this runs for every audit record, statement and bundle,
+ * so it keeps allocations down (in-place sort, one cached prefix per member).
+ */
 function serialize(value: unknown, depth: number): string {
   if (depth > 256) throw new CanonicalJsonError('expected nesting depth <= 256');
   if (value === null) return 'null';
@@ -82,18 +116,18 @@ function serialize(value: unknown, depth: number): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  // Default sort compares UTF-16 code units, which is the order RFC 8785 §3.2.3 requires.
   const names = Object.keys(record);
-  if (names.length > 1) names.sort();
+  sortNames(names);
   let out = '{';
+  let first = true;
   for (let index = 0; index < names.length; index += 1) {
     const name = names[index] as string;
     const member = record[name];
     if (member === undefined) continue;
-    if (out.length > 1) out += ',';
-    out += serializeMemberName(name);
-    out += ':';
+    const prefix = memberPrefix(name);
+    out += first ? prefix.first : prefix.next;
     out += serialize(member, depth + 1);
+    first = false;
   }
   return `${out}}`;
 }
