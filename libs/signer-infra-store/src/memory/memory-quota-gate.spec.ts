@@ -12,6 +12,26 @@ describe('MemoryQuotaGate', () => {
     describeQuotaGateConformance(({ clock, leaseSeconds }) => new MemoryQuotaGate({ clock, leaseSeconds }));
   });
 
+  // Expired leases are reclaimed from the oldest on, stopping at the first live one.
+  describe('when some leases have expired and younger ones are still held', () => {
+    it('reclaims every expired slot and keeps every live one', async () => {
+      const clock = manualClock();
+      const gate = new MemoryQuotaGate({ clock, leaseSeconds: 10 });
+      const limits = plan({ concurrency: 4 });
+      await gate.acquire(subject, limits); // t=0, expires at 10 s
+      await gate.acquire(subject, limits); // t=0
+      clock.advanceSeconds(4);
+      const released = await gate.acquire(subject, limits); // t=4, released early
+      await gate.acquire(subject, limits); // t=4, expires at 14 s
+      await released.release('signed');
+      clock.advanceSeconds(6); // t=10: the first two have expired, one is live
+      await gate.acquire(subject, limits);
+      await gate.acquire(subject, limits);
+      await gate.acquire(subject, limits);
+      expect((await refusal(gate.acquire(subject, limits))).limit).toBe('concurrency');
+    });
+  });
+
   describe('when a licence has been idle since an earlier UTC day', () => {
     it('forgets its state', async () => {
       const clock = manualClock();

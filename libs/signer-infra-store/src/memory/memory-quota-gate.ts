@@ -86,7 +86,14 @@ export class MemoryQuotaGate implements QuotaGate {
         `daily cap reached: expected at most ${dailyCap} signings per UTC day, ${state.dailyUsed} used`,
       );
     }
-    for (const [id, expiresAtMs] of state.leases) if (expiresAtMs <= nowMs) state.leases.delete(id);
+    // Leases are kept in the order they were taken, each for one lease length, so they expire
+    // oldest first: only the expired head is visited, not every lease in flight. (Were the clock
+    // to step back, a later lease could expire before an earlier one and is reclaimed once the
+    // earlier one is: it holds its slot longer, never shorter.)
+    for (const [id, expiresAtMs] of state.leases) {
+      if (expiresAtMs > nowMs) break;
+      state.leases.delete(id);
+    }
     const concurrency = limitValue(limits.concurrency);
     if (state.leases.size >= concurrency) {
       throw throttled(
