@@ -55,23 +55,3 @@ export function coreBusySeconds() {
   }
   return busy;
 }
-
-/**
- * The pid of a running process by its command name (`/proc/<pid>/comm`) whose command line
- * contains `argument` (e.g. the address a server listens on), or undefined.
- */
-export function findProcess(name, argument) {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (
-        readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name &&
-        readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(argument)
-      )
-        return Number(entry);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
-  return undefined;
-}

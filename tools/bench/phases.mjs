@@ -3,10 +3,11 @@
 // stops every process it started.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coreBusySeconds, cpuSeconds, findProcess, threadCpuSeconds } from './cpu-time.mjs';
+import { coreBusySeconds, cpuSeconds, threadCpuSeconds } from './cpu-time.mjs';
 import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
 import { freePort, runJob, startIpcNode, startNode, stopProcess, waitUntil } from './processes.mjs';
 import { checkAuditTrail, preAuthEncoding, root, signRequestBody } from './workspace.mjs';
+import { startPrivateRedis } from './variants.mjs';
 
 export const SIGN_PATH = '/api/v1/signer/sign/dsse';
 /** Pool size over the warm-up rate, which a cold JIT and proofs made inside the window understate. */
@@ -37,8 +38,8 @@ const post = (url, headers, body) =>
 
 /**
  * One load run from the generator process. Also samples the server's CPU (per thread kind), the
- * CPU of the `upstream` processes a variant talks to (`{name, pid, onLoadCore}`: the fakes on the
- * load core, an unpinned Redis) and every core's busy time over the window, so what other
+ * CPU of the `upstream` processes a variant talks to (`{name, pid, onLoadCore}`: the fakes and the
+ * redis variant's server, on the load core unless unpinned) and every core's busy time over the window, so what other
  * processes took shows in the figures.
  */
 async function drive(ctx, job, serverPid, upstream = []) {
@@ -85,7 +86,7 @@ async function drive(ctx, job, serverPid, upstream = []) {
               (upstreamSeconds[index] * 1000) / Math.max(1, result.requests),
             ]),
           ),
-          // An unpinned upstream (Redis) runs on either core: its share is counted as "other processes".
+          // An unpinned upstream (BENCH_PIN=0) runs on either core: its share is counted as "other processes".
           unpinnedUpstreamCpu: upstreamSum(false) / wall,
         }),
     rps: result.ok2xx / result.seconds,
@@ -273,7 +274,7 @@ export async function measureSigner(ctx, { signerMain, kit }, profile, work, run
 
 /**
  * One variant run: its fakes (if any) in their own process on the load core, the signer with the
- * variant's settings, then the variant's checks on the counters and its cleanup.
+ * variant's settings, then the variant's checks on the counters.
  */
 export async function measureVariant(ctx, built, profile, dir, variant) {
   const fakes =
@@ -284,17 +285,18 @@ export async function measureVariant(ctx, built, profile, dir, variant) {
           cpu: ctx.loadCpu,
           logFile: join(dir, `${variant.name}-fakes.log`),
         });
-  let prepared;
   let result;
-  let cleaned = {};
+  let redis;
   try {
     const started = fakes ? await fakes.request({ type: 'start', fakes: variant.fakes, dir }, 60_000) : {};
-    prepared = variant.prepare({ fakes: started, profile });
-    const other = variant.upstreamProcess;
-    const unpinned = other && findProcess(other.name, other.argument);
+    if (variant.redis) {
+      redis = await startPrivateRedis({ cpu: ctx.loadCpu, logFile: join(dir, `${variant.name}-redis.log`) });
+    }
+    const prepared = variant.prepare({ fakes: started, profile, redis });
+    const onLoadCore = ctx.loadCpu !== undefined;
     const upstream = [
-      ...(fakes ? [{ name: 'fakes', pid: fakes.child.pid, onLoadCore: ctx.loadCpu !== undefined }] : []),
-      ...(unpinned ? [{ name: other.name, pid: unpinned, onLoadCore: false }] : []),
+      ...(fakes ? [{ name: 'fakes', pid: fakes.child.pid, onLoadCore }] : []),
+      ...(redis ? [{ name: 'redis-server', pid: redis.child.pid, onLoadCore }] : []),
     ];
     const signer = await measureSigner(ctx, built, profile, dir, {
       name: variant.name,
@@ -311,13 +313,9 @@ export async function measureVariant(ctx, built, profile, dir, variant) {
     result = { ...signer, checks };
   } finally {
     if (fakes) await stopProcess(fakes.child);
-    try {
-      if (prepared?.cleanup) cleaned = await prepared.cleanup();
-    } catch (error) {
-      ctx.failures.push(`${variant.name}: cleanup failed: ${error?.message ?? error}`);
-    }
+    if (redis) await stopProcess(redis.child);
   }
-  return { ...result, cleaned };
+  return result;
 }
 
 /** Floor (a): the no-op server, same body and headers, a proof pool of the same size, cycled. */

@@ -34,8 +34,7 @@ const COUNTERS = {
     );
   },
   redis: (v) =>
-    `in Redis: ${v.switched}; redis-server took ${share(v.signer.upstreamCpu?.['redis-server'])} of a core ` +
-    `(not pinned; all its clients); ${int(v.cleaned?.redisKeysDeleted ?? 0)} keys of the run's prefix deleted after it`,
+    `in Redis: ${v.switched}; its redis-server took ${share(v.signer.upstreamCpu?.['redis-server'])} of the load core`,
   keyless: (v) =>
     `Fulcio certificate requests: ${v.signer.upstream.total.fulcioCalls} in the whole run, ` +
     `${v.signer.upstream.window.fulcioCalls} in the window (the certificate is reused)`,

@@ -93,7 +93,6 @@ function summariseVariants(variantRuns, rounds) {
       disturbed: variantForeignCpu(run.main) > NOISY_SHARE,
       foreignCpu: variantForeignCpu(run.main),
       checks: run.checks,
-      cleaned: run.cleaned,
       signer: { ...run.main, warmup: run.warmup, audit: run.audit },
     };
   });

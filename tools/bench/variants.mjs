@@ -2,13 +2,14 @@
 // thing changed, measured in the same invocation so the ratio variant / base describes the same
 // machine. Each variant says what it configures, which loopback fakes it needs (fakes.mjs), and
 // what its counters must show. See docs/performance.md, "Variant runs".
-import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { freePort, startProgram, stopProcess, waitUntil } from './processes.mjs';
 import { parse, stringify } from 'yaml';
 
-export const REDIS_URL = 'redis://127.0.0.1:6379';
+/** The redis variant's own server: no persistence, loopback only, on a free port. */
+export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
 const REDIS_TIMEOUT_MS = 10_000;
 /** The key id the aws-kms variant adds to `signing.keys` and names in its requests. */
 const KMS_KEY_ID = 'bench';
@@ -24,27 +25,36 @@ function writeVariantConfig(profile, name, edit) {
   return path;
 }
 
-/** SCAN + DEL of one prefix's keys (never anything else: the Redis is shared); returns the count. */
-export async function deleteRedisKeys(prefix) {
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    connectTimeout: REDIS_TIMEOUT_MS,
-    commandTimeout: REDIS_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
-  });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    let deleted = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
-    return deleted;
-  } finally {
-    redis.disconnect();
+/**
+ * Starts a redis-server of the variant's own on the load core, like the fakes: Redis stands for
+ * a server elsewhere, so it must not take the service core (unpinned, the kernel put it there in
+ * about one run in three and the ratio measured the two sharing a core). Resolves once it answers.
+ */
+export async function startPrivateRedis({ cpu, logFile }) {
+  if (!existsSync(REDIS_SERVER_BINARY)) {
+    throw new Error(`the redis variant needs ${REDIS_SERVER_BINARY} (Debian package redis-server)`);
   }
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const child = startProgram({ program: REDIS_SERVER_BINARY, args, cpu, logFile });
+  const url = `redis://127.0.0.1:${port}`;
+  const ping = async () => {
+    const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      return (await redis.ping()) === 'PONG';
+    } finally {
+      redis.disconnect();
+    }
+  };
+  try {
+    await waitUntil(`redis-server on ${port}`, ping, { timeoutMs: REDIS_TIMEOUT_MS, child });
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
+  return { url, child };
 }
 
 export const VARIANTS = [
@@ -59,25 +69,16 @@ export const VARIANTS = [
   },
   {
     name: 'redis',
-    configures: `quotas.store: redis at ${REDIS_URL}, a fresh key prefix`,
+    configures: 'quotas.store: redis at a redis-server of its own on the load core',
     // createSharedState (apps/signer-api/src/wiring/shared-state.ts) moves all of these with the store.
     switched:
       'quota gate, DPoP replay cache and nonces, PoE decision cache, release verdict cache, idempotency records, KMS rate shaper',
     target: 0.8,
     fakes: [],
-    // Its CPU is sampled (the shared Redis at REDIS_URL, found by its command line).
-    upstreamProcess: { name: 'redis-server', argument: new URL(REDIS_URL).host },
-    prepare: () => {
-      const prefix = `bench-${randomUUID()}:`;
-      return {
-        env: {
-          SIGNER__QUOTAS__STORE: 'redis',
-          SIGNER__QUOTAS__REDISURL: REDIS_URL,
-          SIGNER__QUOTAS__REDISKEYPREFIX: JSON.stringify(prefix), // quoted: env values are read as YAML
-        },
-        cleanup: async () => ({ redisKeysDeleted: await deleteRedisKeys(prefix) }),
-      };
-    },
+    redis: true,
+    prepare: ({ redis }) => ({
+      env: { SIGNER__QUOTAS__STORE: 'redis', SIGNER__QUOTAS__REDISURL: redis.url },
+    }),
     checks: () => [],
   },
   {
