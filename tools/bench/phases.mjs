@@ -7,7 +7,6 @@ import { coreBusySeconds, cpuSeconds, threadCpuSeconds } from './cpu-time.mjs';
 import { dpopProofFactory, generateDpopKey, jwkThumbprint } from './dpop.mjs';
 import { freePort, runJob, startIpcNode, startNode, stopProcess, waitUntil } from './processes.mjs';
 import { checkAuditTrail, preAuthEncoding, root, signRequestBody } from './workspace.mjs';
-import { startPrivateRedis } from './variants.mjs';
 
 export const SIGN_PATH = '/api/v1/signer/sign/dsse';
 /** Pool size over the warm-up rate, which a cold JIT and proofs made inside the window understate. */
@@ -39,8 +38,8 @@ const post = (url, headers, body) =>
 /**
  * One load run from the generator process. Also samples the server's CPU (per thread kind), the
  * CPU of the `upstream` processes a variant talks to (`{name, pid, onLoadCore}`: the fakes and the
- * redis variant's server, on the load core unless unpinned) and every core's busy time over the window, so what other
- * processes took shows in the figures.
+ * redis variant's server, on the load core unless unpinned) and every core's busy time over the
+ * window, so what other processes took shows in the figures.
  */
 async function drive(ctx, job, serverPid, upstream = []) {
   let start;
@@ -289,14 +288,14 @@ export async function measureVariant(ctx, built, profile, dir, variant) {
   let redis;
   try {
     const started = fakes ? await fakes.request({ type: 'start', fakes: variant.fakes, dir }, 60_000) : {};
-    if (variant.redis) {
-      redis = await startPrivateRedis({ cpu: ctx.loadCpu, logFile: join(dir, `${variant.name}-redis.log`) });
-    }
+    // Like the fakes, the redis variant's own server runs on the load core: it stands for a Redis
+    // on another machine and must not take the service core (docs/performance.md, Variant runs).
+    if (variant.redis) redis = await built.kit.PrivateRedis.start(await freePort(), { cpu: ctx.loadCpu });
     const prepared = variant.prepare({ fakes: started, profile, redis });
     const onLoadCore = ctx.loadCpu !== undefined;
     const upstream = [
       ...(fakes ? [{ name: 'fakes', pid: fakes.child.pid, onLoadCore }] : []),
-      ...(redis ? [{ name: 'redis-server', pid: redis.child.pid, onLoadCore }] : []),
+      ...(redis ? [{ name: 'redis-server', pid: redis.pid, onLoadCore }] : []),
     ];
     const signer = await measureSigner(ctx, built, profile, dir, {
       name: variant.name,
@@ -313,7 +312,7 @@ export async function measureVariant(ctx, built, profile, dir, variant) {
     result = { ...signer, checks };
   } finally {
     if (fakes) await stopProcess(fakes.child);
-    if (redis) await stopProcess(redis.child);
+    if (redis) await redis.stop();
   }
   return result;
 }

@@ -24,19 +24,16 @@ export function pinningAvailable() {
   return availableParallelism() >= 2 && existsSync(TASKSET);
 }
 
-function command(cpu, args, program = process.execPath) {
-  return cpu === undefined ? [program, args] : [TASKSET, ['-c', String(cpu), program, ...args]];
+function command(cpu, args) {
+  return cpu === undefined
+    ? [process.execPath, args]
+    : [TASKSET, ['-c', String(cpu), process.execPath, ...args]];
 }
 
 /** Starts a long-running node process on `cpu` (or anywhere); its output goes to `logFile`. */
 export function startNode({ args, env, cpu, logFile }) {
-  return startProgram({ program: process.execPath, args, env, cpu, logFile });
-}
-
-/** Starts a long-running `program` on `cpu` (or anywhere); its output goes to `logFile`. */
-export function startProgram({ program, args, env = process.env, cpu, logFile }) {
   const out = openSync(logFile, 'a');
-  const [file, argv] = command(cpu, args, program);
+  const [file, argv] = command(cpu, args);
   return track(spawn(file, argv, { env, stdio: ['ignore', out, out] }));
 }
 

@@ -2,15 +2,10 @@
 // thing changed, measured in the same invocation so the ratio variant / base describes the same
 // machine. Each variant says what it configures, which loopback fakes it needs (fakes.mjs), and
 // what its counters must show. See docs/performance.md, "Variant runs".
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Redis from 'ioredis';
-import { freePort, startProgram, stopProcess, waitUntil } from './processes.mjs';
 import { parse, stringify } from 'yaml';
 
-/** The redis variant's own server: no persistence, loopback only, on a free port. */
-export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
-const REDIS_TIMEOUT_MS = 10_000;
 /** The key id the aws-kms variant adds to `signing.keys` and names in its requests. */
 const KMS_KEY_ID = 'bench';
 
@@ -23,38 +18,6 @@ function writeVariantConfig(profile, name, edit) {
   const path = join(profile.dir, `signer-${name}.yaml`);
   writeFileSync(path, stringify(config));
   return path;
-}
-
-/**
- * Starts a redis-server of the variant's own on the load core, like the fakes: Redis stands for
- * a server elsewhere, so it must not take the service core (unpinned, the kernel put it there in
- * about one run in three and the ratio measured the two sharing a core). Resolves once it answers.
- */
-export async function startPrivateRedis({ cpu, logFile }) {
-  if (!existsSync(REDIS_SERVER_BINARY)) {
-    throw new Error(`the redis variant needs ${REDIS_SERVER_BINARY} (Debian package redis-server)`);
-  }
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = startProgram({ program: REDIS_SERVER_BINARY, args, cpu, logFile });
-  const url = `redis://127.0.0.1:${port}`;
-  const ping = async () => {
-    const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      return (await redis.ping()) === 'PONG';
-    } finally {
-      redis.disconnect();
-    }
-  };
-  try {
-    await waitUntil(`redis-server on ${port}`, ping, { timeoutMs: REDIS_TIMEOUT_MS, child });
-  } catch (error) {
-    await stopProcess(child);
-    throw error;
-  }
-  return { url, child };
 }
 
 export const VARIANTS = [

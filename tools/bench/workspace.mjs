@@ -1,7 +1,7 @@
 // What the bench takes from the workspace: the built service, an embedded profile, and — bundled
 // from the TypeScript libs so there is one source of truth — the dev Authority (to mint OpToks),
-// the audit-file verifier (hash chain, record by record) and the loopback fakes the variant runs
-// talk to (loaded by fakes.mjs in a process of their own).
+// the audit-file verifier (hash chain, record by record), the redis variant's own redis-server and
+// the loopback fakes the variant runs talk to (loaded by fakes.mjs in a process of their own).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +14,7 @@ const KIT_OUT = 'dist/tools/bench-kit.js';
 const KIT_SOURCE = `
 export { DevAuthority } from './libs/signer-testing/src/authority/dev-authority';
 export { readAuditFile, verifyAuditFile } from './libs/signer-infra-store/src/file/audit-file';
+export { PrivateRedis } from './libs/signer-testing/src/redis/private-redis';
 `;
 const FAKES_OUT = 'dist/tools/bench-fakes.js';
 const FAKES_SOURCE = `

@@ -10,6 +10,7 @@ export * from './embedded/embedded-profile';
 export * from './postgres/throwaway-database';
 export * from './net/tcp-proxy';
 export * from './net/listens-on';
+export * from './redis/private-redis';
 export * from './redis/quota-trace';
 export * from './tls/dev-pki';
 export * from './licensing/fake-licensing-server';

@@ -12,6 +12,7 @@ import {
   FulcioTestCa,
   generateEmbeddedProfile,
   generateReleaseKey,
+  PrivateRedis,
   publishToDockerRegistry,
   TcpProxy,
   TestOidcIssuer,
@@ -19,7 +20,6 @@ import {
   type ThrowawayDatabase,
 } from '@signer/testing';
 import { parse, stringify } from 'yaml';
-import { PrivateRedis } from './private-redis';
 import { SignerReplica } from './replicas';
 import type { SoakSettings } from './settings';
 
