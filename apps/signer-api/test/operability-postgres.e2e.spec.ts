@@ -1,5 +1,5 @@
-import { Client, Pool } from 'pg';
-import { verifyPostgresAudit } from '@signer/infra-store';
+import { Client, type Pool } from 'pg';
+import { createAuditPool, verifyPostgresAudit } from '@signer/infra-store';
 import { createThrowawayDatabase, TcpProxy, type ThrowawayDatabase } from '@signer/testing';
 import { Caller, validBody, type Harness } from './harness';
 import { logRecords, sample, startOperabilityHarness } from './operability-harness';
@@ -25,7 +25,7 @@ describe('audit.sink: postgres (e2e)', () => {
       },
     });
     caller = await Caller.create(harness);
-    pool = new Pool({ connectionString: db.url, max: 2 });
+    pool = createAuditPool({ connectionString: db.url, poolSize: 2 });
   }, 60_000);
 
   afterAll(async () => {

@@ -2,8 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fetchSignerKeys } from '@signer/client';
 import type { ChainedAuditRecord } from '@signer/core';
-import { verifyPostgresAudit } from '@signer/infra-store';
-import { Pool } from 'pg';
+import { createAuditPool, verifyPostgresAudit } from '@signer/infra-store';
 import { createCaller, createTenants, QUOTA_TENANT } from './callers';
 import { runChecks, type ReplicaFigures } from './checks';
 import { soakFaults } from './faults';
@@ -32,7 +31,10 @@ async function idleFigures(
 async function readAudit(
   url: string,
 ): Promise<{ records: ChainedAuditRecord[]; chain: Awaited<ReturnType<typeof verifyPostgresAudit>> }> {
-  const pool = new Pool({ connectionString: url, max: 1 });
+  // The sink's pool settings: the throwaway database is force-dropped at teardown, possibly while
+  // this pool's connection is still closing, and that error event must not crash the soak.
+  // A long run's whole trail is read in one query: no 5 s query timeout here.
+  const pool = createAuditPool({ connectionString: url, poolSize: 1, queryTimeoutMs: 600_000 });
   try {
     const { rows } = await pool.query<{ record: string }>(
       'SELECT record FROM signer_audit.records ORDER BY seq',

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { GENESIS_HASH, verifyAuditChain, type AuditRecord, type ChainedAuditRecord } from '@signer/core';
 import { createThrowawayDatabase, TcpProxy, type ThrowawayDatabase } from '@signer/testing';
 import { auditRecord } from '../../test/audit-records';
 import { refusal } from '../../test/refusal';
 import { AUDIT_SCHEMA_VERSION, AUDIT_WRITER_ROLE } from './migrations';
-import { PostgresAuditSink } from './postgres-audit-sink';
+import { createAuditPool, PostgresAuditSink } from './postgres-audit-sink';
 import { exportPostgresAudit, verifyPostgresAudit } from './postgres-audit-trail';
 
 const databases: ThrowawayDatabase[] = [];
@@ -18,7 +18,9 @@ async function database(): Promise<ThrowawayDatabase> {
 }
 
 function pool(url: string): Pool {
-  const created = new Pool({ connectionString: url, max: 2 });
+  // The sink's own pool settings: an idle connection that afterAll's forced DROP DATABASE ends
+  // while the pool is still closing it reports an error event, which must not fail the run.
+  const created = createAuditPool({ connectionString: url, poolSize: 2 });
   pools.push(created);
   return created;
 }
