@@ -10,6 +10,8 @@ export * from './embedded/embedded-profile';
 export * from './postgres/throwaway-database';
 export * from './net/tcp-proxy';
 export * from './net/listens-on';
+export * from './process/kill-with-harness';
+export * from './net/reachable';
 export * from './redis/private-redis';
 export * from './redis/quota-trace';
 export * from './tls/dev-pki';

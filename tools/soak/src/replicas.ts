@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { listensOn } from '@signer/testing';
-import { killWithHarness } from './child-processes';
+import { killWithHarness, listensOn } from '@signer/testing';
 import { sleep, waitFor } from './wait';
 
 const START_TIMEOUT_MS = 60_000;

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reachable } from '../net/reachable';
+import { killWithHarness } from '../process/kill-with-harness';
 
 export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
 const TASKSET_BINARY = '/usr/bin/taskset';
@@ -15,34 +16,6 @@ export interface PrivateRedisOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Servers still running: if the process exits first (an uncaught error, a signal), they go too. */
-const running = new Set<ChildProcess>();
-let exitHooked = false;
-
-function killOnExit(child: ChildProcess): void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const server of running) server.kill('SIGKILL');
-    });
-  }
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /**
  * A redis-server of a harness's own (no persistence, loopback only) that it can crash and restart
@@ -117,16 +90,16 @@ export class PrivateRedis {
         : spawn(TASKSET_BINARY, ['-c', String(cpu), REDIS_SERVER_BINARY, ...args], {
             stdio: ['ignore', 'ignore', 'pipe'],
           });
-    killOnExit(child);
+    killWithHarness(child);
     const errors: string[] = [];
     child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString('utf8').slice(0, 500)));
     this.child = child;
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (child.exitCode === null && !(await accepts(this.port))) {
+    while (child.exitCode === null && !(await reachable(this.port))) {
       if (Date.now() > deadline) break;
       await sleep(READY_INTERVAL_MS);
     }
-    if (child.exitCode !== null || !(await accepts(this.port))) {
+    if (child.exitCode !== null || !(await reachable(this.port))) {
       child.kill('SIGKILL');
       this.child = undefined;
       await sleep(200);

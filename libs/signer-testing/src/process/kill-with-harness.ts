@@ -4,8 +4,8 @@ const children = new Set<ChildProcess>();
 let hooked = false;
 
 /**
- * Kills `child` with SIGKILL if the harness exits first (an uncaught error, a signal): a soak never
- * leaves a replica or a redis-server behind.
+ * Kills `child` with SIGKILL if the harness exits first (an uncaught error, a signal): the soak,
+ * the bench or a test never leaves a replica or a redis-server behind.
  */
 export function killWithHarness(child: ChildProcess): void {
   if (!hooked) {
