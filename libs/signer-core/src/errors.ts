@@ -37,6 +37,10 @@ export interface SignerErrorOptions {
   limit?: string;
   /** HTTP status override where the contract gives one code two statuses (415 invalid_request). */
   status?: number;
+  /** The audit record of the decision this refusal answers (set by {@link SignerError.forDecision}). */
+  auditId?: string;
+  /** Why that record could not be written, when it could not. */
+  auditFailure?: unknown;
 }
 
 /**
@@ -50,8 +54,10 @@ export class SignerError extends Error {
   readonly upstream?: Upstream;
   readonly limit?: string;
   readonly status?: number;
-  /** Set once the refusal has been audited: the id the problem response reports. */
-  auditId?: string;
+  /** The audit record of the one decision this refusal answers: the id the problem response reports. */
+  readonly auditId?: string;
+  /** Set when that record could not be written: the refusal stands, and the edge logs and counts it. */
+  readonly auditFailure?: unknown;
 
   constructor(code: SignerErrorCode, message: string, options: SignerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -62,6 +68,25 @@ export class SignerError extends Error {
     this.upstream = options.upstream;
     this.limit = options.limit;
     this.status = options.status;
+    this.auditId = options.auditId;
+    this.auditFailure = options.auditFailure;
+  }
+
+  /**
+   * This refusal as the answer to one decision: a new error carrying that decision's audit id.
+   * Never mutates this one, which every request that waited on the same upstream call may share.
+   */
+  forDecision(auditId: string, auditFailure?: unknown): SignerError {
+    return new SignerError(this.code, this.message, {
+      cause: this.cause,
+      retryAfterSeconds: this.retryAfterSeconds,
+      dpopNonce: this.dpopNonce,
+      upstream: this.upstream,
+      limit: this.limit,
+      status: this.status,
+      auditId,
+      auditFailure,
+    });
   }
 }
 

@@ -10,7 +10,7 @@ import { createLogger, lazyChildLoggerFactory } from '../observability/logger';
 import type { SignerRuntime } from '../wiring/create-runtime';
 import { ProblemFilter } from './problem.filter';
 import { ProblemResponder } from './problem-responder';
-import { getOutcome } from './request-context';
+import { answerOf, decisionOf } from './request-context';
 import { SignerModule } from './signer.module';
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,6 +70,7 @@ export async function createApp(
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     bodyLimit: runtime.config.server.bodyLimitBytes,
     requestTimeout: runtime.config.server.requestTimeoutMs,
+    keepAliveTimeout: runtime.config.server.keepAliveTimeoutMs,
     genReqId: (request: IncomingMessage) => correlationId(request.headers['x-correlation-id']),
     return503OnClosing: true,
     ...(options.https
@@ -79,9 +80,16 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(SignerModule.forRuntime(runtime), adapter, {
     logger: new PinoNestLogger(logger),
   });
-  const responder = new ProblemResponder(runtime, logger);
-  app.useGlobalFilters(new ProblemFilter(responder));
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.server.maxConnections = runtime.config.server.maxConnections;
+  // Each path's methods, for 405 and its Allow header (routes are registered by app.init() below).
+  const routes = new Map<string, Set<string>>();
+  fastify.addHook('onRoute', (route) => {
+    const methods = routes.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    routes.set(route.url, methods);
+  });
+  app.useGlobalFilters(new ProblemFilter(new ProblemResponder(runtime, logger, routes)));
   // JSON only (contract §2.4: any other content type is 415); Fastify would parse text/plain.
   fastify.removeContentTypeParser('text/plain');
   // Callback-style hooks: an async hook costs a promise per request for nothing here.
@@ -92,19 +100,17 @@ export async function createApp(
   if (runtime.telemetry) traceRequests(fastify, runtime.telemetry.tracer);
   fastify.addHook('onResponse', (request, reply, done) => {
     try {
-      const outcome = getOutcome(request);
-      // Always taken, so the decision's entry is dropped even when the line is not written.
-      const tenant = outcome?.tenant ?? runtime.decisions.takeTenant(outcome?.auditId);
       if (!logger.isLevelEnabled('info')) return;
+      const answer = answerOf(request);
       logger.info(
         {
           correlationId: request.id,
           method: request.method,
           route: request.routeOptions?.url ?? 'unmatched',
           status: reply.statusCode,
-          outcome: outcome?.code,
-          tenant,
-          auditId: outcome?.auditId,
+          outcome: answer?.code,
+          tenant: decisionOf(request)?.record.tenant,
+          auditId: answer?.auditId,
           latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
           traceId: requestTraceId(request),
         },

@@ -112,3 +112,32 @@ export const ERROR_TABLE: Readonly<Record<SignerErrorCode, ErrorEntry>> = {
     callerAction: 'Retry later; report the auditId if it persists.',
   },
 };
+
+/** A refusal the framework makes before (or instead of) a route: its contract code and HTTP status. */
+export interface TransportRefusal {
+  code: SignerErrorCode;
+  status: number;
+  /** The refusal's reason (logged; shown where the code's entry shows messages). */
+  reason: string;
+}
+
+/**
+ * The framework's own refusals (Fastify's body parsing, Nest's routing), the only statuses that
+ * differ from the code's entry above (contract §2.4: 415 is `invalid_request` too).
+ */
+export const TRANSPORT_REFUSALS = {
+  unsupportedMediaType: {
+    code: 'invalid_request',
+    status: 415,
+    reason: 'content-type: expected application/json',
+  },
+  bodyTooLarge: {
+    code: 'artifact_too_large',
+    status: 413,
+    reason: 'body: larger than server.bodyLimitBytes',
+  },
+  malformedBody: { code: 'invalid_request', status: 400, reason: 'body: expected a JSON object' },
+  noRoute: { code: 'invalid_request', status: 404, reason: 'no such route' },
+  methodNotAllowed: { code: 'invalid_request', status: 405, reason: 'method not allowed on this route' },
+  otherClientError: { code: 'invalid_request', status: 400, reason: 'request refused' },
+} as const satisfies Record<string, TransportRefusal>;

@@ -1,46 +1,38 @@
-import { SignerError, toSignerError, type SignerErrorCode } from '@signer/core';
+import { boundedText, SignerError, type SignerErrorCode } from '@signer/core';
 import { HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SignerRuntime } from '../wiring/create-runtime';
-import { ERROR_TABLE } from './error-table';
-import { setOutcome } from './request-context';
+import { ERROR_TABLE, TRANSPORT_REFUSALS, type TransportRefusal } from './error-table';
+import { beginDecision, decisionOf, requestPath, setAnswer } from './request-context';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const PROBLEM_TYPE_BASE = 'https://stella-ops.org/problems/signer/';
+/** The route of a request no route matched: a fixed value, never the caller's URL. */
+export const UNMATCHED_ROUTE = 'unmatched';
+/** Longest refusal reason or cause written to a log line (they can quote a caller's field names). */
+const MAX_LOGGED_REASON = 512;
 
-/** Maps transport-level failures (Fastify, Nest routing) onto contract codes. */
-function fromTransport(error: unknown): SignerError {
-  if (error instanceof SignerError) return error;
-  const fastifyCode = (error as { code?: string }).code;
-  const status = (error as { statusCode?: number }).statusCode;
-  if (fastifyCode === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return new SignerError('invalid_request', 'content-type: expected application/json', { status: 415 });
-  }
-  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new SignerError('artifact_too_large', 'body: larger than server.bodyLimitBytes');
-  }
-  if (
-    fastifyCode?.startsWith('FST_ERR_CTP_') ||
-    error instanceof SyntaxError ||
-    (status === 400 && fastifyCode !== undefined)
-  ) {
-    return new SignerError('invalid_request', 'body: expected a JSON object');
-  }
-  if (error instanceof HttpException) {
-    // Nest re-wraps Fastify's own errors (content type, body size, JSON syntax) by status.
-    const httpStatus = error.getStatus();
-    if (httpStatus === 415)
-      return new SignerError('invalid_request', 'content-type: expected application/json', { status: 415 });
-    if (httpStatus === 413)
-      return new SignerError('artifact_too_large', 'body: larger than server.bodyLimitBytes');
-    if (httpStatus === 400) return new SignerError('invalid_request', 'body: expected a JSON object');
-    if (httpStatus === 404) return new SignerError('invalid_request', 'no such route', { status: 404 });
-    if (httpStatus === 405) return new SignerError('invalid_request', 'method not allowed', { status: 405 });
-    if (httpStatus < 500)
-      return new SignerError('invalid_request', 'request refused', { status: httpStatus });
-  }
-  return toSignerError(error);
+/** Every route's path and the methods it answers, for `405` and its `Allow` header. */
+export type KnownRoutes = ReadonlyMap<string, ReadonlySet<string>>;
+
+/** The framework refusal a failure is (body parsing, routing), or undefined for the Signer's own. */
+function transportRefusal(error: unknown): TransportRefusal | undefined {
+  if (error instanceof SignerError) return undefined;
+  const fastifyCode = (error as { code?: unknown }).code;
+  const status =
+    error instanceof HttpException ? error.getStatus() : (error as { statusCode?: number }).statusCode;
+  const code = typeof fastifyCode === 'string' ? fastifyCode : '';
+  // Nest re-wraps Fastify's own errors by status, so both spellings are recognised.
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415)
+    return TRANSPORT_REFUSALS.unsupportedMediaType;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) return TRANSPORT_REFUSALS.bodyTooLarge;
+  if (status === 404) return TRANSPORT_REFUSALS.noRoute;
+  if (status === 405) return TRANSPORT_REFUSALS.methodNotAllowed;
+  if (code.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError || status === 400)
+    return TRANSPORT_REFUSALS.malformedBody;
+  if (status !== undefined && status >= 400 && status < 500) return TRANSPORT_REFUSALS.otherClientError;
+  return undefined;
 }
 
 function challenge(
@@ -58,43 +50,40 @@ function challenge(
 }
 
 /**
- * Turns any failure into the contract's problem+json (RFC 9457) with `code` and `auditId`, audits
- * refusals that never reached the pipeline, counts them, and logs them (4xx warn, 5xx error) with
- * their cause — never with a token, a PoE or key material.
+ * Turns any failure into the contract's problem+json (RFC 9457) with `code` and `auditId`. A
+ * refusal made before a route's pipeline (body parsing, routing) is refused through the same
+ * decision log as every other, on the request's own decision; an unmatched route is audited under
+ * a fixed route name, and a known path with the wrong method answers `405` with `Allow`. Refusals
+ * are counted and logged (4xx warn, 5xx error) with their cause — never with a token, a PoE or key
+ * material, and with caller-influenced text bounded.
  */
 export class ProblemResponder {
   constructor(
     private readonly runtime: SignerRuntime,
     private readonly logger: Logger,
+    private readonly routes: KnownRoutes,
   ) {}
 
   async respond(thrown: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const error = fromTransport(thrown);
-    if (!error.auditId) {
-      const route = `${request.method} ${request.routeOptions?.url ?? request.url.split('?')[0]}`;
-      await this.runtime.pipeline.refuse(this.runtime.pipeline.trail(String(request.id), route), error);
-    }
+    let transport = transportRefusal(thrown);
+    const path = requestPath(request);
+    const allowed = transport === TRANSPORT_REFUSALS.noRoute ? this.routes.get(path) : undefined;
+    if (allowed) transport = TRANSPORT_REFUSALS.methodNotAllowed;
+    const trail =
+      decisionOf(request) ??
+      beginDecision(request, this.runtime.decisions, this.routeName(request, transport));
+    const refused = transport ? new SignerError(transport.code, transport.reason, { cause: thrown }) : thrown;
+    const error = await this.runtime.decisions.refuse(trail, refused);
     const entry = ERROR_TABLE[error.code];
-    const status = error.status ?? entry.status;
+    const status = transport?.status ?? entry.status;
     this.runtime.metrics.refusal(error);
-    const log = status >= 500 ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
-    const cause = error.cause as { name?: string; message?: string } | undefined;
-    log(
-      {
-        correlationId: request.id,
-        code: error.code,
-        status,
-        auditId: error.auditId,
-        reason: error.message,
-        ...(cause ? { cause: `${cause.name ?? 'Error'}: ${cause.message ?? ''}` } : {}),
-        ...(error.upstream ? { upstream: error.upstream } : {}),
-        ...((error as { auditFailure?: unknown }).auditFailure ? { auditFailed: true } : {}),
-      },
-      'request refused',
-    );
-    setOutcome(request, { code: error.code, auditId: error.auditId });
+    this.log(request, error, status);
+    setAnswer(request, { code: error.code, auditId: error.auditId });
 
-    const detail = entry.showMessage ? `${entry.detail}: ${error.message}` : entry.detail;
+    const detail = entry.showMessage
+      ? `${entry.detail}: ${boundedText(error.message, MAX_LOGGED_REASON)}`
+      : entry.detail;
+    if (allowed) reply.header('allow', [...allowed].sort().join(', '));
     if (error.retryAfterSeconds !== undefined)
       reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
     if (status === 401 || error.code === 'insufficient_scope') {
@@ -113,7 +102,35 @@ export class ProblemResponder {
         detail,
         code: error.code,
         auditId: error.auditId,
-        instance: request.url.split('?')[0],
+        instance: boundedText(path),
       });
+  }
+
+  /** The audit route of a refusal made outside a route's pipeline: never the caller's raw URL. */
+  private routeName(request: FastifyRequest, transport: TransportRefusal | undefined): string {
+    const matched = request.routeOptions?.url;
+    if (matched !== undefined) return `${request.method} ${matched}`;
+    if (transport === TRANSPORT_REFUSALS.methodNotAllowed) return `${request.method} ${requestPath(request)}`;
+    return UNMATCHED_ROUTE;
+  }
+
+  private log(request: FastifyRequest, error: SignerError, status: number): void {
+    const log = status >= 500 ? this.logger.error.bind(this.logger) : this.logger.warn.bind(this.logger);
+    const cause = error.cause as { name?: string; message?: string } | undefined;
+    log(
+      {
+        correlationId: request.id,
+        code: error.code,
+        status,
+        auditId: error.auditId,
+        reason: boundedText(error.message, MAX_LOGGED_REASON),
+        ...(cause
+          ? { cause: boundedText(`${cause.name ?? 'Error'}: ${cause.message ?? ''}`, MAX_LOGGED_REASON) }
+          : {}),
+        ...(error.upstream ? { upstream: error.upstream } : {}),
+        ...(error.auditFailure !== undefined ? { auditFailed: true } : {}),
+      },
+      'request refused',
+    );
   }
 }

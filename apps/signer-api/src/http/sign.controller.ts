@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import type { SignDsseResponse } from '@signer/core';
+import { SIGN_ROUTE, type SignDsseResponse } from '@signer/core';
 import type { FastifyRequest } from 'fastify';
 import type { SignerRuntime } from '../wiring/create-runtime';
-import { callerCredentials, setOutcome } from './request-context';
+import { beginDecision, callerCredentials, setAnswer } from './request-context';
 import { SIGNER_RUNTIME } from './tokens';
 
 /** The `Idempotency-Key` header; repeated headers are joined so they fail validation rather than pick one. */
@@ -20,12 +20,12 @@ export class SignController {
   @HttpCode(200)
   async signDsse(@Req() request: FastifyRequest): Promise<SignDsseResponse> {
     const response = await this.runtime.pipeline.sign({
-      correlationId: String(request.id),
+      trail: beginDecision(request, this.runtime.decisions, SIGN_ROUTE),
       body: request.body,
       credentials: callerCredentials(request, this.runtime.publicBaseUrl),
       idempotencyKey: idempotencyKey(request),
     });
-    setOutcome(request, { code: 'signed', auditId: response.auditId });
+    setAnswer(request, { code: 'signed', auditId: response.auditId });
     return response;
   }
 }

@@ -82,8 +82,12 @@ export class SignerMetrics implements PipelineObserver {
     if (error.code === 'upstream_unavailable')
       this.upstreamErrors.inc({ upstream: error.upstream ?? 'unknown' });
     // A refusal whose own audit record could not be written is also an audit-trail failure.
-    if ((error as { auditFailure?: unknown }).auditFailure !== undefined && error.upstream !== 'audit')
-      this.upstreamErrors.inc({ upstream: 'audit' });
+    if (error.auditFailure !== undefined && error.upstream !== 'audit') this.auditFailed();
+  }
+
+  /** An audit record could not be written (counted as an `audit` upstream error). */
+  auditFailed(): void {
+    this.upstreamErrors.inc({ upstream: 'audit' });
   }
 
   text(): Promise<string> {

@@ -1,7 +1,7 @@
 import type { AuditRecord, PipelineObserver } from '@signer/core';
-import { combineObservers, DecisionFacts } from './pipeline-observers';
+import { combineObservers } from './pipeline-observers';
 
-const record = (auditId: string, tenant?: string): AuditRecord => ({
+const record = (auditId: string): AuditRecord => ({
   auditId,
   time: '2026-06-01T00:00:00.000Z',
   correlationId: 'c',
@@ -9,30 +9,6 @@ const record = (auditId: string, tenant?: string): AuditRecord => ({
   outcome: 'signed',
   gates: {},
   latencyMs: 1,
-  ...(tenant ? { tenant } : {}),
-});
-
-describe('DecisionFacts', () => {
-  describe('when a decision with a tenant is taken', () => {
-    it('returns the tenant once', () => {
-      const facts = new DecisionFacts();
-      facts.decided(record('a', 'tenant-a'));
-      expect(facts.takeTenant('a')).toBe('tenant-a');
-      expect(facts.takeTenant('a')).toBeUndefined();
-    });
-  });
-
-  describe('when more decisions than maxEntries are never taken', () => {
-    it('forgets the oldest, staying bounded', () => {
-      const facts = new DecisionFacts(2);
-      for (const id of ['a', 'b', 'c']) facts.decided(record(id, `t-${id}`));
-      expect([facts.takeTenant('a'), facts.takeTenant('b'), facts.takeTenant('c')]).toEqual([
-        undefined,
-        't-b',
-        't-c',
-      ]);
-    });
-  });
 });
 
 describe('combineObservers', () => {

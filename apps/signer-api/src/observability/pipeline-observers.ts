@@ -1,43 +1,5 @@
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import type { AuditRecord, GateName, PipelineObserver } from '@signer/core';
-
-/** Decisions whose access-log line has not been written yet; bounded so an abandoned one cannot leak. */
-export const DEFAULT_DECISION_FACTS_ENTRIES = 10_000;
-
-/**
- * Remembers each decision's tenant until the request's access-log line takes it (by auditId,
- * which is unique per decision, unlike a caller-supplied correlation id). The tenant is whatever
- * the audit record says, so the log and the audit trail agree by construction.
- */
-export class DecisionFacts implements PipelineObserver {
-  private readonly tenants = new Map<string, string>();
-
-  constructor(private readonly maxEntries = DEFAULT_DECISION_FACTS_ENTRIES) {}
-
-  gate(): void {
-    // timings are the metrics' business
-  }
-  outcome(): void {
-    // the outcome comes with the record, in `decided`
-  }
-
-  decided(record: Readonly<AuditRecord>): void {
-    if (record.tenant === undefined) return;
-    this.tenants.set(record.auditId, record.tenant);
-    if (this.tenants.size > this.maxEntries) {
-      const oldest = this.tenants.keys().next();
-      if (!oldest.done) this.tenants.delete(oldest.value);
-    }
-  }
-
-  /** The tenant of a decision, once: the entry is dropped as it is read. */
-  takeTenant(auditId: string | undefined): string | undefined {
-    if (auditId === undefined) return undefined;
-    const tenant = this.tenants.get(auditId);
-    this.tenants.delete(auditId);
-    return tenant;
-  }
-}
+import type { GateName, PipelineObserver } from '@signer/core';
 
 /** One span per gate, active while the gate runs so upstream calls become its children. */
 export class GateSpans implements PipelineObserver {

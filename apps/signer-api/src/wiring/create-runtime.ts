@@ -1,4 +1,5 @@
 import {
+  DecisionLog,
   IdempotencyGuard,
   ReferrersCheck,
   SigningPipeline,
@@ -13,14 +14,15 @@ import { publicBaseUrl } from '../config/consistency';
 import { AjvSignRequestSchema } from '../http/sign-request.schema';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SignerMetrics } from '../observability/metrics';
-import { combineObservers, DecisionFacts, GateSpans } from '../observability/pipeline-observers';
+import { combineObservers, GateSpans } from '../observability/pipeline-observers';
 import { Telemetry } from '../observability/tracing';
 import { auditReadiness, createAuditSink } from './audit';
 import { createAuthenticator } from './authority';
 import { createEntitlements } from './entitlements';
 import { createKeySigners } from './key-signers';
 import { createQuotas } from './quotas';
-import { readinessChecks, type ReadinessCheck } from './readiness';
+import { CachedReadiness } from './cached-readiness';
+import { readinessChecks } from './readiness';
 import { createReleases } from './releases';
 import { createSharedState } from './shared-state';
 
@@ -32,11 +34,12 @@ export interface SignerRuntime {
   referrers: ReferrersCheck;
   signers: KeySignerRegistry;
   metrics: SignerMetrics;
-  readiness: ReadinessCheck[];
+  /** `/readyz` (public: ready or not) and the admin listener (each dependency), one cached round. */
+  readiness: CachedReadiness;
   /** Tracing, when `telemetry.otlpEndpoint` (or a test exporter) is configured. */
   telemetry?: Telemetry;
-  /** Each decision's tenant, for the access-log line. */
-  decisions: DecisionFacts;
+  /** The decision trail's one owner: routes and the HTTP edge begin, finish and refuse decisions here. */
+  decisions: DecisionLog;
   close(): Promise<void>;
 }
 
@@ -55,7 +58,6 @@ export async function createRuntime(
   const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new SignerMetrics();
   const telemetry = await Telemetry.start(config, { exporter: overrides.spanExporter });
-  const decisions = new DecisionFacts();
   const state = await createSharedState(config, clock);
   const { authenticator, readiness: authorityReadiness } = await createAuthenticator(
     config,
@@ -67,6 +69,13 @@ export async function createRuntime(
   const keySigners = await createKeySigners(config, clock, state);
   const signers = keySigners.registry;
   const audit = overrides.audit ?? (await createAuditSink(config));
+  const decisions = new DecisionLog({
+    audit,
+    clock,
+    observer: combineObservers([metrics, ...(telemetry ? [new GateSpans(telemetry.tracer)] : [])]),
+    anonymousRecordsPerSecond: config.audit.anonymousRecordsPerSecond,
+    onSummaryLost: () => metrics.auditFailed(),
+  });
   const pipeline = new SigningPipeline({
     schema: new AjvSignRequestSchema(),
     authenticator,
@@ -75,9 +84,8 @@ export async function createRuntime(
     quotas: await createQuotas(config, state, clock),
     signers,
     bundles: new SigstoreDsseBundleEncoder(),
-    audit,
+    decisions,
     clock,
-    observer: combineObservers([metrics, decisions, ...(telemetry ? [new GateSpans(telemetry.tracer)] : [])]),
     idempotency: new IdempotencyGuard({ store: state.idempotency }),
     policy: {
       requiredScope: config.authority.requiredScope,
@@ -90,19 +98,24 @@ export async function createRuntime(
     config,
     publicBaseUrl: publicBaseUrl(config),
     pipeline,
-    referrers: new ReferrersCheck(authenticator, releases, audit),
+    referrers: new ReferrersCheck(authenticator, releases, decisions),
     signers,
     metrics,
-    readiness: [
-      ...readinessChecks(config, state),
-      ...authorityReadiness,
-      ...auditReadiness(audit),
-      ...keySigners.readiness,
-    ],
+    readiness: new CachedReadiness({
+      checks: [
+        ...readinessChecks(config, state),
+        ...authorityReadiness,
+        ...auditReadiness(audit),
+        ...keySigners.readiness,
+      ],
+      clock,
+      cacheMs: config.server.readinessCacheMs,
+    }),
     telemetry,
     decisions,
     close: async () => {
       await keySigners.close();
+      await decisions.close();
       await audit.close();
       await state.close();
       await telemetry?.shutdown();

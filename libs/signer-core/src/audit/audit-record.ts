@@ -12,8 +12,11 @@ export interface AuditRecord {
   time: string;
   correlationId: string;
   route: string;
-  /** `signed` (a bundle was returned), `checked` (a verification answered), or the refusal code. */
-  outcome: 'signed' | 'checked' | SignerErrorCode;
+  /**
+   * `signed` (a bundle was returned), `checked` (a verification answered), the refusal code, or
+   * `summary` (anonymous refusals past the per-second budget, counted in `summary`).
+   */
+  outcome: 'signed' | 'checked' | 'summary' | SignerErrorCode;
   tenant?: string;
   installation?: string;
   caller?: { sub: string; clientId?: string; tokenJti?: string };
@@ -32,6 +35,8 @@ export interface AuditRecord {
   latencyMs: number;
   /** For an idempotent retry: the auditId of the decision being replayed. */
   replayOf?: string;
+  /** For a `summary` record: how many anonymous refusals it stands for, by code, and their time span. */
+  summary?: { refusals: number; outcomes: Partial<Record<SignerErrorCode, number>>; until: string };
 }
 
 /** A record as stored: chained to its predecessor so that tampering is detectable. */

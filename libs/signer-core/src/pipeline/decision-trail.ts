@@ -1,16 +1,20 @@
 import { newAuditId } from '../audit/audit-id';
 import type { AuditRecord } from '../audit/audit-record';
+import { boundedText } from '../audit/bounded-text';
 import type { SignerErrorCode } from '../errors';
 import type { Clock } from '../ports/clock';
 import type { GateName, PipelineObserver } from '../ports/pipeline-observer';
 
 /**
  * Collects one decision's gate verdicts, timings and identifiers, and turns them into the audit
- * record. Created when a request enters; the record is written on every exit path.
+ * record. Begun by {@link DecisionLog.begin} when a request enters and travels with the request;
+ * the record is written on every exit path by {@link DecisionLog}, once.
  */
 export class DecisionTrail {
   readonly auditId: string;
   readonly record: AuditRecord;
+  /** Set once the decision is taken (allowed or refused): it is audited at most once. */
+  decided = false;
   private readonly startedAt: number;
 
   constructor(
@@ -25,12 +29,17 @@ export class DecisionTrail {
     this.record = {
       auditId: this.auditId,
       time: now.toISOString(),
-      correlationId,
-      route,
+      correlationId: boundedText(correlationId),
+      route: boundedText(route),
       outcome: 'internal_error',
       gates: {},
       latencyMs: 0,
     };
+  }
+
+  /** Whether the caller proved possession of its token: refusals before that are anonymous. */
+  get authenticated(): boolean {
+    return this.record.gates.binding === 'pass';
   }
 
   /**
@@ -73,11 +82,27 @@ export class DecisionTrail {
     return error;
   }
 
-  /** Finalises the record with its outcome and latency. */
+  /**
+   * Finalises the record with its outcome and latency. Every string a caller or an upstream could
+   * have influenced is made well-formed and bounded here, so the record can always be chained.
+   */
   finish(outcome: AuditRecord['outcome']): AuditRecord {
-    this.record.outcome = outcome;
-    this.record.latencyMs = Math.round((performance.now() - this.startedAt) * 1000) / 1000;
-    return this.record;
+    const { record } = this;
+    record.outcome = outcome;
+    record.latencyMs = Math.round((performance.now() - this.startedAt) * 1000) / 1000;
+    for (const field of BOUNDED_FIELDS) {
+      const value = record[field];
+      if (value !== undefined) record[field] = boundedText(value);
+    }
+    if (record.caller) {
+      const { sub, clientId, tokenJti } = record.caller;
+      record.caller = {
+        sub: boundedText(sub),
+        ...(clientId === undefined ? {} : { clientId: boundedText(clientId) }),
+        ...(tokenJti === undefined ? {} : { tokenJti: boundedText(tokenJti) }),
+      };
+    }
+    return record;
   }
 
   /** Reports the final outcome to metrics, once the response is decided. */
@@ -86,6 +111,19 @@ export class DecisionTrail {
     this.observer.decided?.(this.record);
   }
 }
+
+/** Top-level string fields whose value a caller, a token or an upstream chose. */
+const BOUNDED_FIELDS = [
+  'tenant',
+  'installation',
+  'licenseId',
+  'plan',
+  'predicateType',
+  'scannerImageDigest',
+  'mode',
+  'keyId',
+  'certificateSerial',
+] as const satisfies readonly (keyof AuditRecord)[];
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';

@@ -1,8 +1,8 @@
-import { SignerError, toSignerError } from '../errors';
+import { SignerError } from '../errors';
 import type { ReleaseVerdict } from '../model';
-import type { AuditSink } from '../ports/audit-sink';
 import type { ReleaseVerifier } from '../ports/release-verifier';
 import type { CallerAuthenticator, CallerCredentials } from './caller-authenticator';
+import type { DecisionLog } from './decision-log';
 import type { DecisionTrail } from './decision-trail';
 
 export const SCANNER_DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -17,9 +17,10 @@ export class ReferrersCheck {
   constructor(
     private readonly authenticator: CallerAuthenticator,
     private readonly releases: ReleaseVerifier,
-    private readonly audit: AuditSink,
+    private readonly decisions: DecisionLog,
   ) {}
 
+  /** Runs the check for the request's decision `trail` (begun with {@link REFERRERS_ROUTE}). */
   async check(trail: DecisionTrail, digest: string, credentials: CallerCredentials): Promise<ReleaseVerdict> {
     try {
       await trail.gate('body', () => {
@@ -30,19 +31,10 @@ export class ReferrersCheck {
       trail.record.scannerImageDigest = digest;
       await this.authenticator.authenticate(credentials, trail);
       const verdict = await trail.gate('release', () => this.releases.verify(digest));
-      await trail.gate('audit', () => this.audit.append(trail.finish('checked')));
+      await this.decisions.finish(trail, 'checked');
       return verdict;
     } catch (thrown) {
-      const error = toSignerError(thrown);
-      error.auditId = trail.auditId;
-      try {
-        await this.audit.append(trail.finish(error.code));
-      } catch {
-        // the refusal stands even if it could not be audited; the edge logs it
-      }
-      throw error;
-    } finally {
-      trail.observe();
+      throw await this.decisions.refuse(trail, thrown);
     }
   }
 }

@@ -6,7 +6,10 @@ import type { AuditSink } from '../ports/audit-sink';
 import type { KeySigner } from '../ports/key-signer';
 import type { QuotaGate, QuotaLease } from '../ports/quota-gate';
 import { CallerAuthenticator } from './caller-authenticator';
-import { SigningPipeline, type SigningPipelineOptions } from './signing-pipeline';
+import { DecisionLog } from './decision-log';
+import { SIGN_ROUTE, SigningPipeline, type SigningPipelineOptions } from './signing-pipeline';
+
+type SetupOverrides = Partial<SigningPipelineOptions> & { audit?: AuditSink };
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -51,7 +54,8 @@ class RecordingLease implements QuotaLease {
   }
 }
 
-function setup(overrides: Partial<SigningPipelineOptions> = {}, signer?: Partial<KeySigner>) {
+function setup(overrides: SetupOverrides = {}, signer?: Partial<KeySigner>) {
+  const { audit: auditOverride, ...options } = overrides;
   const calls: string[] = [];
   const audits: AuditRecord[] = [];
   const lease = new RecordingLease();
@@ -98,6 +102,8 @@ function setup(overrides: Partial<SigningPipelineOptions> = {}, signer?: Partial
     },
     'signer.sign',
   );
+  const clock = { now: () => new Date('2030-01-01T00:00:00Z') };
+  const decisions = new DecisionLog({ audit: auditOverride ?? audit, clock });
   const pipeline = new SigningPipeline({
     schema: { parse: (value) => value as SignDsseRequest },
     authenticator,
@@ -116,23 +122,23 @@ function setup(overrides: Partial<SigningPipelineOptions> = {}, signer?: Partial
     quotas,
     signers: { resolve: () => keySigner, all: () => [keySigner] },
     bundles: { encode: () => ({ mediaType: 'bundle' }) },
-    audit,
-    clock: { now: () => new Date('2030-01-01T00:00:00Z') },
+    decisions,
+    clock,
     policy: {
       requiredScope: 'signer.sign',
       allowedPredicates: ['p/1'],
       plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 100000, dailyCap: 100 } },
       defaultMode: 'kms',
     },
-    ...overrides,
+    ...options,
   });
-  const invoke = () =>
+  const invoke = (request: unknown = body) =>
     pipeline.sign({
-      correlationId: 'c',
-      body,
+      trail: decisions.begin('c', SIGN_ROUTE),
+      body: request,
       credentials: { authorization: 'DPoP abc', dpopProof: 'p', method: 'POST', htu: 'http://x/y' },
     });
-  return { pipeline, invoke, calls, audits, lease };
+  return { pipeline, decisions, invoke, calls, audits, lease };
 }
 
 describe('SigningPipeline', () => {
@@ -238,7 +244,7 @@ describe('SigningPipeline', () => {
       expect(calls).not.toContain('release');
     });
     it('refuses a missing scope with insufficient_scope before the PoE', async () => {
-      const { pipeline, calls } = setup();
+      const { pipeline, decisions, calls } = setup();
       const narrow = new CallerAuthenticator(
         { verify: async () => ({ ...token, scopes: ['signer.read'] }) },
         { verify: async () => ({ kind: 'dpop', thumbprint: 'k' }) },
@@ -252,12 +258,53 @@ describe('SigningPipeline', () => {
       });
       await expect(
         pipeline.sign({
-          correlationId: 'c',
+          trail: decisions.begin('c', SIGN_ROUTE),
           body,
           credentials: { authorization: 'DPoP abc', method: 'POST', htu: 'http://x/y' },
         }),
       ).rejects.toMatchObject({ code: 'insufficient_scope' });
       expect(calls).not.toContain('poe');
+    });
+  });
+
+  describe('when concurrent requests share one upstream failure', () => {
+    it('gives each decision its own audit id and record, and leaves the shared error untouched', async () => {
+      const shared = new SignerError('upstream_unavailable', 'fulcio refused', { upstream: 'fulcio' });
+      const { invoke, audits } = setup(
+        {},
+        {
+          sign: async () => {
+            throw shared;
+          },
+        },
+      );
+      const refusals = (await Promise.all(
+        Array.from({ length: 20 }, () => invoke().catch((e: unknown) => e)),
+      )) as SignerError[];
+      const ids = refusals.map((r) => r.auditId);
+      expect(new Set(ids).size).toBe(20);
+      expect(audits.map((r) => r.auditId).sort()).toEqual([...ids].sort());
+      expect(refusals.every((r) => r !== shared && r.code === 'upstream_unavailable')).toBe(true);
+      expect(shared.auditId).toBeUndefined();
+    });
+  });
+
+  describe('when an anonymous body has no canonical form', () => {
+    it('answers the token refusal first: canonicalisation waits for authentication', async () => {
+      const { invoke, audits } = setup({
+        authenticator: new CallerAuthenticator(
+          {
+            verify: async () => {
+              throw new SignerError('invalid_token', 'expected a valid signature');
+            },
+          },
+          { verify: async () => ({ kind: 'dpop', thumbprint: 'k' }) },
+          'signer.sign',
+        ),
+      });
+      const deep = { predicate: { text: 'lone \ud800 surrogate' } };
+      await expect(invoke({ ...body, ...deep })).rejects.toMatchObject({ code: 'invalid_token' });
+      expect(audits[0].gates).toEqual({ body: 'pass', optok: 'invalid_token' });
     });
   });
 });

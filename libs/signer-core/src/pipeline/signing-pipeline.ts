@@ -2,14 +2,12 @@ import { hash } from 'node:crypto';
 import { canonicalize } from '../canonical-json/canonical-json';
 import { dsseEnvelope } from '../dsse/envelope';
 import { preAuthEncoding } from '../dsse/pae';
-import { SignerError, toSignerError } from '../errors';
+import { SignerError } from '../errors';
 import type { PlanLimits, SignDsseResponse, SignedBundle, SigningMode } from '../model';
-import type { AuditSink } from '../ports/audit-sink';
 import type { SigstoreBundleEncoder } from '../ports/bundle-encoder';
 import type { Clock } from '../ports/clock';
 import type { EntitlementVerifier } from '../ports/entitlement-verifier';
 import type { KeySignerRegistry } from '../ports/key-signer-registry';
-import { noopObserver, type PipelineObserver } from '../ports/pipeline-observer';
 import type { StoredOutcome } from '../ports/idempotency-store';
 import type { QuotaGate, QuotaLease } from '../ports/quota-gate';
 import type { ReleaseVerifier } from '../ports/release-verifier';
@@ -17,9 +15,10 @@ import type { RequestSchema } from '../ports/request-schema';
 import { assertTenantBinding } from '../policies/caller';
 import { assertEntitlementActive, assertReleaseWindow, resolvePlanLimits } from '../policies/entitlement';
 import { assertArtifactSize, assertPredicateAllowed, assertReleaseTrusted } from '../policies/request';
-import { buildSignedStatement, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
+import { assembleStatement, canonicalPayload, IN_TOTO_PAYLOAD_TYPE } from '../statement/statement';
 import { CallerAuthenticator, type CallerCredentials } from './caller-authenticator';
-import { DecisionTrail } from './decision-trail';
+import type { DecisionLog } from './decision-log';
+import type { DecisionTrail } from './decision-trail';
 import { replayedError, type IdempotencyGuard, type IdempotencyTicket } from './idempotency-guard';
 
 export const SIGN_ROUTE = 'POST /api/v1/signer/sign/dsse';
@@ -39,16 +38,17 @@ export interface SigningPipelineOptions {
   quotas: QuotaGate;
   signers: KeySignerRegistry;
   bundles: SigstoreBundleEncoder;
-  audit: AuditSink;
+  /** Where every decision is begun, finished or refused (the audit trail's one owner). */
+  decisions: DecisionLog;
   clock: Clock;
   policy: SigningPolicy;
   /** `Idempotency-Key` handling; without it the header is refused rather than ignored. */
   idempotency?: IdempotencyGuard;
-  observer?: PipelineObserver;
 }
 
 export interface SignInvocation {
-  correlationId: string;
+  /** The request's decision, begun by the caller (the HTTP edge) with {@link SIGN_ROUTE}. */
+  trail: DecisionTrail;
   body: unknown;
   credentials: CallerCredentials;
   idempotencyKey?: string;
@@ -67,19 +67,10 @@ interface Reservations {
  * every exit path; a signature leaves only after its audit record is durable.
  */
 export class SigningPipeline {
-  private readonly observer: PipelineObserver;
-
-  constructor(private readonly options: SigningPipelineOptions) {
-    this.observer = options.observer ?? noopObserver;
-  }
-
-  /** Starts a decision trail for a route (also used by the edge for refusals before the pipeline). */
-  trail(correlationId: string, route: string): DecisionTrail {
-    return new DecisionTrail(this.options.clock, this.observer, correlationId, route);
-  }
+  constructor(private readonly options: SigningPipelineOptions) {}
 
   async sign(invocation: SignInvocation): Promise<SignDsseResponse> {
-    const trail = this.trail(invocation.correlationId, SIGN_ROUTE);
+    const { trail } = invocation;
     const reserved: Reservations = {};
     try {
       const response = await this.run(invocation, trail, reserved);
@@ -87,37 +78,19 @@ export class SigningPipeline {
       // (a lease that cannot be released expires; a lost idempotency record means a retry signs again).
       await reserved.lease?.release('signed').catch(() => undefined);
       await reserved.ticket?.succeed(response).catch(() => undefined);
-      trail.observe();
       return response;
     } catch (thrown) {
-      const error = toSignerError(thrown);
       await reserved.lease?.release('failed').catch(() => undefined);
-      if (error.auditId) {
-        trail.observe(); // a replayed refusal, audited as a replay
-      } else {
-        await this.refuse(trail, error);
-        await reserved.ticket?.fail(error).catch(() => undefined);
-      }
-      throw error;
+      const refusal = await this.options.decisions.refuse(trail, thrown);
+      await reserved.ticket?.fail(refusal).catch(() => undefined);
+      throw refusal;
     }
-  }
-
-  /** Audits a refusal; if even the audit fails the refusal still stands (and is logged upstream). */
-  async refuse(trail: DecisionTrail, error: SignerError): Promise<void> {
-    error.auditId = trail.auditId;
-    try {
-      await this.options.audit.append(trail.finish(error.code));
-    } catch (auditError) {
-      (error as { auditFailure?: unknown }).auditFailure = auditError;
-    }
-    trail.observe();
   }
 
   /** Answers a retry with the first answer; the replay is itself audited, pointing at the original. */
   private async replay(trail: DecisionTrail, outcome: StoredOutcome): Promise<SignDsseResponse> {
     trail.record.replayOf = outcome.kind === 'signed' ? outcome.response.auditId : outcome.auditId;
-    const record = trail.finish(outcome.kind === 'signed' ? 'signed' : outcome.code);
-    await trail.gate('audit', () => this.options.audit.append(record));
+    await this.options.decisions.finish(trail, outcome.kind === 'signed' ? 'signed' : outcome.code);
     if (outcome.kind === 'signed') return outcome.response;
     throw replayedError(outcome);
   }
@@ -131,10 +104,13 @@ export class SigningPipeline {
     const request = await trail.gate('body', () => options.schema.parse(invocation.body));
     trail.record.scannerImageDigest = request.scannerImageDigest;
     trail.record.predicateType = request.predicateType;
-    const { statement, payload } = await trail.gate('body', () => buildSignedStatement(request));
+    const statement = await trail.gate('body', () => assembleStatement(request));
     trail.record.subjectDigests = statement.subject.map((s) => `sha256:${s.digest.sha256}`);
 
+    // Canonicalisation waits for the caller to be authenticated: an anonymous body costs only its
+    // parse and checks (contract §2.4 order: body, then OpTok).
     const caller = await options.authenticator.authenticate(invocation.credentials, trail);
+    const payload = await trail.gate('body', () => canonicalPayload(statement));
     if (invocation.idempotencyKey !== undefined) {
       const guard = options.idempotency;
       if (!guard)
@@ -196,8 +172,7 @@ export class SigningPipeline {
     trail.record.certificateSerial = signature.identity.certificateSerial;
     trail.record.bundleSha256 = hash('sha256', canonicalize(bundle), 'hex');
 
-    const record = trail.finish('signed');
-    await trail.gate('audit', () => options.audit.append(record));
+    await options.decisions.finish(trail, 'signed');
     return {
       bundle,
       sigstoreBundle,

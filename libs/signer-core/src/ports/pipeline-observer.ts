@@ -21,7 +21,7 @@ export type GateName =
  */
 export interface PipelineObserver {
   gate(gate: GateName, seconds: number, verdict: 'pass' | SignerErrorCode): void;
-  outcome(outcome: 'signed' | 'checked' | SignerErrorCode, mode: string, seconds: number): void;
+  outcome(outcome: AuditRecord['outcome'], mode: string, seconds: number): void;
   /**
    * Optional: runs one gate inside the observer's scope, so a tracer can make the gate the active
    * span and upstream calls made by the gate nest under it. Must call `run` exactly once and

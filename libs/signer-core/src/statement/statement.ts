@@ -66,7 +66,7 @@ function compareSubjects(a: SubjectInput, b: SubjectInput): number {
  * Builds an in-toto Statement v1 with validated digests and subjects sorted by name, then digest,
  * so that the same request always yields the same statement.
  */
-function assembleStatement(input: {
+export function assembleStatement(input: {
   subject: SubjectInput[];
   predicateType: string;
   predicate: Record<string, unknown>;
@@ -92,7 +92,7 @@ function assembleStatement(input: {
  * be signed: it is the caller's body that is wrong, so it is refused here as `invalid_request`
  * rather than failing later as an internal error.
  */
-function canonicalPayload(statement: InTotoStatement): Buffer {
+export function canonicalPayload(statement: InTotoStatement): Buffer {
   try {
     return Buffer.from(canonicalize(statement), 'utf8');
   } catch (cause) {
