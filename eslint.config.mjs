@@ -33,7 +33,9 @@ const NETWORK_BUILTINS = [
   'fs/promises',
 ].flatMap((name) => [name, `node:${name}`]);
 
-// Production sources: core depends on core only; infra on core only; client on nothing.
+// Production sources: core depends on core only; infra on core only; client on nothing. The apps
+// may also use the dev material (`npm start`'s embedded profile, the CLI's dev commands), never the
+// fakes; the dev material itself builds on core only. Fakes and workspace tools may use everything.
 const PRODUCTION_CONSTRAINTS = [
   {
     sourceTag: 'type:core',
@@ -42,18 +44,19 @@ const PRODUCTION_CONSTRAINTS = [
   },
   { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core'] },
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'type:dev', onlyDependOnLibsWithTags: ['type:core'] },
   {
     sourceTag: 'type:testing',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
   {
     sourceTag: 'type:app',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev'],
   },
   // Workspace tools (the soak harness) drive the service from outside, with the libs and the fakes.
   {
     sourceTag: 'type:tool',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
 ];
 const TEST_CONSTRAINTS = [
@@ -62,20 +65,25 @@ const TEST_CONSTRAINTS = [
     onlyDependOnLibsWithTags: ['type:core'],
     bannedExternalImports: FRAMEWORK_AND_SDK,
   },
-  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:core', 'type:testing', 'type:client'] },
-  { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:testing'] },
+  {
+    sourceTag: 'type:infra',
+    onlyDependOnLibsWithTags: ['type:core', 'type:client', 'type:dev', 'type:testing'],
+  },
+  { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:dev', 'type:testing'] },
+  // The dev material's own tests check it with the core and the independent client, not the fakes.
+  { sourceTag: 'type:dev', onlyDependOnLibsWithTags: ['type:core', 'type:client', 'type:dev'] },
   {
     sourceTag: 'type:testing',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
   {
     sourceTag: 'type:app',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
   // Workspace tools (the soak harness) drive the service from outside, with the libs and the fakes.
   {
     sourceTag: 'type:tool',
-    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:testing'],
+    onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
 ];
 const boundaries = (depConstraints, allow = []) => ({
@@ -127,7 +135,7 @@ export default [
           patterns: [
             { group: FRAMEWORK_AND_SDK, message: 'signer-core must not import frameworks or SDKs.' },
             {
-              group: ['@signer/infra-*', '@signer/testing', '@signer/client'],
+              group: ['@signer/infra-*', '@signer/dev', '@signer/testing', '@signer/client'],
               message: 'signer-core must not import other libs.',
             },
           ],
@@ -136,18 +144,27 @@ export default [
     },
   },
   {
-    // Fakes are for tests only: production sources never import the testing lib. (signer-cli is
-    // exempt: its dev-token command mints tokens from an embedded profile's dev Authority.)
+    // Fakes are for tests only: no production source (apps, infra, client, dev material) imports the
+    // testing lib, by alias or by path. The depConstraints above already forbid it; this says why.
+    // (signer-core has its own, stricter list above.)
     files: [
-      'apps/signer-api/src/**/*.ts',
+      'apps/*/src/**/*.ts',
       'libs/signer-infra-*/src/**/*.ts',
       'libs/signer-client/src/**/*.ts',
+      'libs/signer-dev/src/**/*.ts',
     ],
     ignores: ['**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@signer/testing'], message: 'test-only library' }] },
+        {
+          patterns: [
+            {
+              group: ['@signer/testing', '@signer/testing/*', '**/signer-testing/**'],
+              message: 'test-only library (fakes); dev material lives in @signer/dev',
+            },
+          ],
+        },
       ],
     },
   },

@@ -12,7 +12,7 @@ import { buildEntry } from '../build.mjs';
 export const root = join(import.meta.dirname, '..', '..');
 const KIT_OUT = 'dist/tools/bench-kit.js';
 const KIT_SOURCE = `
-export { DevAuthority } from './libs/signer-testing/src/authority/dev-authority';
+export { DevAuthority } from './libs/signer-dev/src/authority/dev-authority';
 export { readAuditFile, verifyAuditFile } from './libs/signer-infra-store/src/file/audit-file';
 export { PrivateRedis } from './libs/signer-testing/src/redis/private-redis';
 `;
@@ -24,7 +24,7 @@ export { TestOidcIssuer } from './libs/signer-testing/src/fulcio/test-oidc-issue
 export { FakeAwsKms } from './libs/signer-testing/src/kms/aws/fake-aws-kms';
 export { ReferrersRegistry } from './libs/signer-testing/src/registry/referrers-registry';
 export { buildRegistryRelease } from './libs/signer-testing/src/registry/registry-release';
-export { generateReleaseKey, writePublicKeysFile } from './libs/signer-testing/src/release/release-keys';
+export { generateReleaseKey, writePublicKeysFile } from './libs/signer-dev/src/release/release-keys';
 `;
 
 /** Bundles TypeScript re-exports (workspace libs included, npm packages external) into `outfile`. */

@@ -1,5 +1,5 @@
 // Generates the embedded profile's dev material into a folder (used by `npm start`).
-import { generateEmbeddedProfile } from '@signer/testing';
+import { generateEmbeddedProfile } from '@signer/dev';
 
 const dir = process.argv[2];
 if (!dir) {

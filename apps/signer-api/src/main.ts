@@ -1,26 +1,83 @@
 import 'reflect-metadata';
 import { KeyConfigError } from '@signer/infra-kms';
 import { ConfigError, loadConfig } from './config/load-config';
+import { logLevelFromEnv } from './config/log-level';
+import { startAdminServer, type AdminServer } from './http/admin-server';
 import { createApp } from './http/create-app';
 import { serverTls } from './http/server-tls';
 import { createLogger } from './observability/logger';
 import { createRuntime } from './wiring/create-runtime';
+
+/** sysexits EX_CONFIG: the operator fixes the configuration; restarting alone will not help. */
+const EXIT_CONFIG = 78;
+/** Anything else, including a port held by another process (restarting may help). */
+const EXIT_FAILURE = 1;
 
 function configPath(argv: string[]): string | undefined {
   const index = argv.indexOf('--config');
   return index >= 0 ? argv[index + 1] : process.env['SIGNER_CONFIG'];
 }
 
+/** A listen failure, naming the key and the address: in use (exit 1), or not usable here (exit 78). */
+class ListenError extends Error {
+  constructor(
+    readonly key: string,
+    address: { host: string; port: number },
+    readonly code: string,
+  ) {
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the address is already in use'
+        : code === 'EACCES'
+          ? 'permission denied (a port below 1024 needs privileges)'
+          : code === 'EADDRNOTAVAIL'
+            ? 'the host is not an address of this machine'
+            : code;
+    super(`cannot listen on ${address.host}:${address.port} (${key}): ${why}`);
+    this.name = 'ListenError';
+  }
+
+  get exitCode(): number {
+    return this.code === 'EADDRINUSE' ? EXIT_FAILURE : EXIT_CONFIG;
+  }
+}
+
+async function listening<T>(key: string, address: { host: string; port: number }, start: () => Promise<T>) {
+  try {
+    return await start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
+      throw new ListenError(key, address, code);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
-  const logger = createLogger();
+  const logger = createLogger({ level: logLevelFromEnv(process.env) });
   const config = loadConfig(configPath(process.argv));
   const https = serverTls(config);
   const runtime = await createRuntime(config);
   const app = await createApp(runtime, { logger, https });
-  await app.listen({ host: config.server.host, port: config.server.port });
+  let admin: AdminServer | undefined;
+  try {
+    const { host, port, adminHost, adminPort } = config.server;
+    await listening('server.port', { host, port }, () => app.listen({ host, port }));
+    if (adminPort !== undefined) {
+      admin = await listening('server.adminPort', { host: adminHost, port: adminPort }, () =>
+        startAdminServer(runtime.readiness, { host: adminHost, port: adminPort }),
+      );
+      logger.info({ host: adminHost, port: admin.port }, 'admin listener (readiness detail)');
+    }
+  } catch (error) {
+    await app.close();
+    await runtime.close();
+    throw error;
+  }
   logger.info({ url: runtime.publicBaseUrl }, 'signer listening');
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    await admin?.close();
     await app.close();
     await runtime.close();
     process.exit(0);
@@ -29,15 +86,17 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
-/** Mistakes an operator fixes in the config (EX_CONFIG, no stack): bad keys, bad key references. */
-function isConfigurationError(error: unknown): boolean {
-  return error instanceof ConfigError || error instanceof KeyConfigError;
+/** Exit code and one line for the failures an operator acts on; undefined for anything else. */
+function operatorFailure(error: unknown): { code: number; line: string } | undefined {
+  if (error instanceof ConfigError || error instanceof KeyConfigError)
+    return { code: EXIT_CONFIG, line: error.message };
+  if (error instanceof ListenError) return { code: error.exitCode, line: error.message };
+  return undefined;
 }
 
 main().catch((error: unknown) => {
-  // Refuse to start, naming the problem; no stack for configuration mistakes.
-  process.stderr.write(
-    `signer-api: ${isConfigurationError(error) ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`,
-  );
-  process.exit(isConfigurationError(error) ? 78 : 1);
+  // Refuse to start, naming the problem: no stack for configuration or listen mistakes.
+  const known = operatorFailure(error);
+  process.stderr.write(`signer-api: ${known?.line ?? String((error as Error)?.stack ?? error)}\n`);
+  process.exit(known?.code ?? EXIT_FAILURE);
 });

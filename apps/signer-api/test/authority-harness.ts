@@ -10,9 +10,9 @@ import {
   generateEmbeddedProfile,
   type EmbeddedProfile,
   type OpTokClaims,
-} from '@signer/testing';
+} from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
-import type { JWK } from 'jose';
+import type { JSONWebKeySet, JWK } from 'jose';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
@@ -49,6 +49,25 @@ export interface AuthorityHarnessOptions {
   port?: number;
   /** Claims every minted OpTok carries unless a test overrides them (e.g. a remote issuer). */
   tokenDefaults?: OpTokClaims;
+}
+
+/**
+ * Options for a Signer that finds the Authority's keys by OIDC discovery on `issuer` (the generated
+ * `jwksFile` removed) and tokens minted for that issuer; `onJwks` receives the generated key set,
+ * for the endpoint that serves it.
+ */
+export function discoveryOptions(
+  issuer: string,
+  onJwks: (jwks: JSONWebKeySet) => void = () => undefined,
+): AuthorityHarnessOptions {
+  return {
+    tokenDefaults: { issuer },
+    configure: (raw, dir) => {
+      onJwks(JSON.parse(readFileSync(join(dir, 'authority/jwks.json'), 'utf8')) as JSONWebKeySet);
+      const { jwksFile: _file, ...authority } = raw['authority'];
+      raw['authority'] = { ...authority, issuer };
+    },
+  };
 }
 
 /** Plan limits that leave room for exactly `signatures` signatures: a consumed unit shows at once. */

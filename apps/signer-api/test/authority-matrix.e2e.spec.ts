@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { DpopKey } from '@signer/client';
-import type { OpTokClaims } from '@signer/testing';
+import type { OpTokClaims } from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
 import {
   AuthorityHarness,

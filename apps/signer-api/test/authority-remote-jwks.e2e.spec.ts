@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DpopKey } from '@signer/client';
-import { AuthorityEndpoint, DevAuthority, type OpTokClaims } from '@signer/testing';
-import { AuthorityHarness, expectRefusal } from './authority-harness';
+import { DevAuthority, type OpTokClaims } from '@signer/dev';
+import { AuthorityEndpoint } from '@signer/testing';
+import { adminReadyz } from './admin-readyz';
+import { AuthorityHarness, discoveryOptions, expectRefusal } from './authority-harness';
 
 jest.setTimeout(30_000);
 
@@ -19,14 +19,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
   beforeAll(async () => {
     endpoint = await AuthorityEndpoint.start();
     next = await DevAuthority.create('authority-2027');
-    h = await AuthorityHarness.start({
-      tokenDefaults: { issuer: endpoint.origin },
-      configure: (raw, dir) => {
-        endpoint.jwks = JSON.parse(readFileSync(join(dir, 'authority/jwks.json'), 'utf8'));
-        const { jwksFile: _file, ...authority } = raw['authority'];
-        raw['authority'] = { ...authority, issuer: endpoint.origin };
-      },
-    });
+    h = await AuthorityHarness.start(discoveryOptions(endpoint.origin, (jwks) => (endpoint.jwks = jwks)));
     first = h.authority;
   });
   afterAll(async () => {
@@ -64,7 +57,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
       const hitsBefore = await optokCacheHits();
       expect((await signWith(key, token)).statusCode).toBe(200);
       expect(await optokCacheHits()).toBe(hitsBefore + 1);
-      expect((await readyz()).json()).toMatchObject({ dependencies: { 'authority-keys': 'ok' } });
+      expect((await adminReadyz(h.runtime)).body).toMatchObject({ dependencies: { 'authority-keys': 'ok' } });
       expect(endpoint.count('/.well-known/openid-configuration')).toBe(1);
       expect(endpoint.count('/jwks.json')).toBe(1);
     });
@@ -130,7 +123,9 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
       expectRefusal(h, refused, { status: 503, code: 'upstream_unavailable' });
       const notReady = await readyz();
       expect(notReady.statusCode).toBe(503);
-      expect(notReady.json()).toMatchObject({ dependencies: { 'authority-keys': 'unavailable' } });
+      expect((await adminReadyz(h.runtime)).body).toMatchObject({
+        dependencies: { 'authority-keys': 'unavailable' },
+      });
 
       endpoint.mode = 'serve';
       h.clock.advance(31);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditSink, Clock } from '@signer/core';
-import { DevAuthority, DevLicensing, generateEmbeddedProfile } from '@signer/testing';
+import { DevAuthority, DevLicensing, generateEmbeddedProfile } from '@signer/dev';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
@@ -20,6 +20,24 @@ export interface CustomHarnessOptions {
   clock?: Clock;
   /** Wraps the real file audit sink (to observe or delay what reaches it). */
   audit?: (real: AuditSink) => AuditSink;
+}
+
+/** `licensing` settings of an online deployment (contract §4). */
+export interface OnlineLicensingSettings {
+  cacheTtlSeconds?: number;
+  negativeCacheTtlSeconds?: number;
+  timeoutMs?: number;
+}
+
+/** A config edit: PoEs are introspected at `introspectUrl` (the offline JWKS removed). */
+export function onlineLicensing(
+  introspectUrl: string,
+  settings: OnlineLicensingSettings = {},
+): (config: Yaml) => void {
+  return (config) => {
+    delete config['licensing']['offlineJwksFile'];
+    Object.assign(config['licensing'], { introspectUrl, ...settings });
+  };
 }
 
 /** A clock that runs with real time plus an offset the test moves (cache TTLs, Retry-After). */

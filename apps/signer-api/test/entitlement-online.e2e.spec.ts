@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DEV_INSTALLATION,
-  DEV_TENANT,
-  DevLicensing,
-  FakeLicensingServer,
-  type PoeClaims,
-} from '@signer/testing';
+import { DEV_INSTALLATION, DEV_TENANT, DevLicensing, type PoeClaims } from '@signer/dev';
+import { FakeLicensingServer } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import { OffsetClock, startCustomHarness } from './entitlement-harness';
+import { OffsetClock, onlineLicensing, startCustomHarness } from './entitlement-harness';
 import { Caller, validBody, type Harness } from './harness';
 
 const CACHE_TTL = 10;
@@ -56,15 +51,11 @@ describe('PoE gate with online Licensing (fake Licensing on loopback)', () => {
     licensing = await FakeLicensingServer.start();
     harness = await startCustomHarness({
       clock,
-      configure: (config) => {
-        delete config['licensing']['offlineJwksFile'];
-        Object.assign(config['licensing'], {
-          introspectUrl: licensing.url,
-          cacheTtlSeconds: CACHE_TTL,
-          negativeCacheTtlSeconds: NEGATIVE_TTL,
-          timeoutMs: 300,
-        });
-      },
+      configure: onlineLicensing(licensing.url, {
+        cacheTtlSeconds: CACHE_TTL,
+        negativeCacheTtlSeconds: NEGATIVE_TTL,
+        timeoutMs: 300,
+      }),
     });
     caller = await Caller.create(harness);
   });

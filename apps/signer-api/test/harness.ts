@@ -10,7 +10,7 @@ import {
   generateEmbeddedProfile,
   type EmbeddedProfile,
   type OpTokClaims,
-} from '@signer/testing';
+} from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../src/config/load-config';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { DevAuthority, DevLicensing, generateEmbeddedProfile } from '@signer/testing';
+import { DevAuthority, DevLicensing, generateEmbeddedProfile } from '@signer/dev';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
 import { createLogger } from '../src/observability/logger';

@@ -1,6 +1,7 @@
 import { Client, type Pool } from 'pg';
 import { createAuditPool, verifyPostgresAudit } from '@signer/infra-store';
 import { createThrowawayDatabase, TcpProxy, type ThrowawayDatabase } from '@signer/testing';
+import { adminReadyz, type AdminReadyz } from './admin-readyz';
 import { Caller, validBody, type Harness } from './harness';
 import { logRecords, sample, startOperabilityHarness } from './operability-harness';
 
@@ -22,6 +23,8 @@ describe('audit.sink: postgres (e2e)', () => {
       env: {
         SIGNER__AUDIT__SINK: 'postgres',
         SIGNER__AUDIT__POSTGRESURL: db.urlAs('postgres', '127.0.0.1', proxy.port),
+        // Readiness re-checked on every probe: the outage test reads it during and after the cut.
+        SIGNER__SERVER__READINESSCACHEMS: '0',
       },
     });
     caller = await Caller.create(harness);
@@ -104,13 +107,13 @@ describe('audit.sink: postgres (e2e)', () => {
 
   describe('when PostgreSQL is unreachable', () => {
     let outage: Awaited<ReturnType<Caller['sign']>>;
-    let readiness: Awaited<ReturnType<Harness['app']['inject']>>;
+    let readiness: AdminReadyz;
     let metrics: string;
 
     beforeAll(async () => {
       proxy.cut();
       outage = await caller.sign(validBody(harness));
-      readiness = await harness.app.inject({ method: 'GET', url: '/readyz' });
+      readiness = await adminReadyz(harness.runtime);
       metrics = (await harness.app.inject({ method: 'GET', url: '/metrics' })).body;
       proxy.restore();
     }, 30_000);
@@ -125,9 +128,9 @@ describe('audit.sink: postgres (e2e)', () => {
       expect(outage.headers['retry-after']).toBeDefined();
     });
 
-    it('reports postgres unavailable on /readyz', () => {
+    it('reports postgres unavailable on the admin /readyz', () => {
       expect(readiness.statusCode).toBe(503);
-      expect(readiness.json()).toMatchObject({
+      expect(readiness.body).toMatchObject({
         status: 'not_ready',
         dependencies: { postgres: 'unavailable' },
       });
@@ -151,7 +154,7 @@ describe('audit.sink: postgres (e2e)', () => {
     it('signs again once PostgreSQL is back, on the same chain', async () => {
       const response = await caller.sign(validBody(harness));
       expect(response.statusCode).toBe(200);
-      expect((await harness.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
+      expect((await adminReadyz(harness.runtime)).body).toMatchObject({
         dependencies: { postgres: 'ok' },
       });
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM signer_audit.records');

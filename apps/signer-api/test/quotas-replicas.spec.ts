@@ -3,14 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DpopKey } from '@signer/client';
-import {
-  DevAuthority,
-  DevLicensing,
-  generateEmbeddedProfile,
-  QuotaTrace,
-  type EmbeddedProfile,
-  type TracedLimits,
-} from '@signer/testing';
+import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
+import { QuotaTrace, type TracedLimits } from '@signer/testing';
 import Redis from 'ioredis';
 import { SIGN_PATH } from './harness';
 import { FaultyRedisProxy, REDIS_TARGET } from './quotas-redis-proxy';

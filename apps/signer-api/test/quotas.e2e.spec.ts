@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignerError, type AuditRecord, type AuditSink } from '@signer/core';
-import { DEV_INSTALLATION, DEV_TENANT } from '@signer/testing';
+import { DEV_INSTALLATION, DEV_TENANT } from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
 import Redis from 'ioredis';
 import { OffsetClock, startCustomHarness } from './entitlement-harness';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePublicKeysFile, type ReleaseKey } from '@signer/testing';
+import { writePublicKeysFile, type ReleaseKey } from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
 import { Caller, startHarness, validBody, type Harness } from './harness';
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { generateReleaseKey, SIGSTORE_BUNDLE_V03_EARLY } from '@signer/dev';
 import {
   buildRegistryRelease,
-  generateReleaseKey,
   ReferrersRegistry,
-  SIGSTORE_BUNDLE_V03_EARLY,
   type PublishedSignatureOptions,
   type RegistryRelease,
 } from '@signer/testing';

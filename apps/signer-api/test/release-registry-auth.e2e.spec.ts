@@ -1,7 +1,7 @@
+import { generateReleaseKey } from '@signer/dev';
 import {
   buildRegistryRelease,
   DockerRegistry,
-  generateReleaseKey,
   publishToDockerRegistry,
   RegistryTokenIssuer,
   type RegistryRelease,

@@ -1,12 +1,13 @@
+import { generateReleaseKey } from '@signer/dev';
 import {
   buildRegistryRelease,
   DockerRegistry,
-  generateReleaseKey,
   publishToDockerRegistry,
   TcpProxy,
   type PublishedSignatureOptions,
   type RegistryRelease,
 } from '@signer/testing';
+import { adminReadyz } from './admin-readyz';
 import {
   expectProblem,
   expectVerdict,
@@ -65,6 +66,8 @@ describe('release integrity against a real OCI registry (no Referrers API)', () 
     signer = await startRegistryHarness({
       registryUrl: `http://127.0.0.1:${proxy.port}`,
       trustedKeys: [trustedKey],
+      // Readiness re-checked on every probe: the outage tests read it right after the cut.
+      env: { SIGNER__SERVER__READINESSCACHEMS: '0' },
     });
   });
 
@@ -75,9 +78,9 @@ describe('release integrity against a real OCI registry (no Referrers API)', () 
   });
 
   describe('when the image carries a trusted cosign signature listed by the tag-schema index', () => {
-    it('reports the registry as ready on /readyz', async () => {
-      const ready = await signer.harness.app.inject({ method: 'GET', url: '/readyz' });
-      expect(ready.json().dependencies).toMatchObject({ 'release-registry': 'ok' });
+    it('reports the registry as ready on the admin /readyz', async () => {
+      const ready = await adminReadyz(signer.harness.runtime);
+      expect(ready.body.dependencies).toMatchObject({ 'release-registry': 'ok' });
     });
 
     it('answers trusted with the signed release metadata, and signs', async () => {
@@ -164,10 +167,10 @@ describe('release integrity against a real OCI registry (no Referrers API)', () 
       expect((await signer.sign(digest('cachedThenDown'))).statusCode).toBe(200);
     });
 
-    it('reports the registry as unavailable on /readyz', async () => {
-      const ready = await signer.harness.app.inject({ method: 'GET', url: '/readyz' });
+    it('reports the registry as unavailable on the admin /readyz', async () => {
+      const ready = await adminReadyz(signer.harness.runtime);
       expect(ready.statusCode).toBe(503);
-      expect(ready.json().dependencies).toMatchObject({ 'release-registry': 'unavailable' });
+      expect(ready.body.dependencies).toMatchObject({ 'release-registry': 'unavailable' });
     });
 
     it('answers 503 upstream_unavailable for a release with no cached verdict, on both endpoints', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalize, verifyAuditChain, type ChainedAuditRecord } from '@signer/core';
 import { verifySigstoreBundleWithKey } from '@signer/client';
 import { verifyDsseIndependently } from './independent-verify';
+import { adminReadyz } from './admin-readyz';
 import { Caller, startHarness, validBody, type Harness } from './harness';
 
 describe('POST /api/v1/signer/sign/dsse', () => {
@@ -96,7 +97,8 @@ describe('POST /api/v1/signer/sign/dsse', () => {
       expect((await harness.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
       const ready = await harness.app.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(200);
-      expect(ready.json().dependencies).toEqual({
+      expect(ready.json()).toEqual({ status: 'ready' });
+      expect((await adminReadyz(harness.runtime)).body.dependencies).toEqual({
         'release-layout': 'ok',
         'audit-file': 'ok',
         'licensing-offline-keys': 'ok',

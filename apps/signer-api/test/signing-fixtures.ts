@@ -1,8 +1,17 @@
 import { constants, createPublicKey, verify } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { testTrustedRootJson, type FulcioTestCa, type TestTsa } from '@signer/testing';
+import {
+  FakeFulcio,
+  testTrustedRootJson,
+  type FulcioTestCa,
+  type TestOidcIssuer,
+  type TestTsa,
+} from '@signer/testing';
+import { Caller, startHarness, validBody, type Harness } from './harness';
 
 export interface Envelope {
   payloadType: string;
@@ -112,3 +121,63 @@ export function useAwsCredentials(
     }
   };
 }
+
+/** The identity (email) of the Signer's own OIDC token in keyless tests. */
+export const KEYLESS_SUBJECT = 'signer@stella-ops.test';
+
+/** A Signer with keyless signing against a loopback Fulcio; its own identity token in a file. */
+export interface KeylessSigner {
+  harness: Harness;
+  caller: Caller;
+  fulcio: FakeFulcio;
+  tokenFile: string;
+  close(): Promise<void>;
+}
+
+export interface KeylessSignerOptions {
+  oidc: TestOidcIssuer;
+  ca: FulcioTestCa;
+  /** Where the identity token file is written. */
+  dir: string;
+  /** The Signer's identity token; by default one from `oidc` for {@link KEYLESS_SUBJECT}. */
+  token?: string;
+}
+
+/**
+ * Starts a FakeFulcio and a Signer configured for keyless signing against it, and a caller whose
+ * DPoP nonce is already settled (by a keyful signing, which does not touch Fulcio).
+ */
+export async function startKeylessSigner(options: KeylessSignerOptions): Promise<KeylessSigner> {
+  const { oidc, ca, dir } = options;
+  const fulcio = await FakeFulcio.start({ oidc, ca });
+  const tokenFile = join(dir, `token-${Math.random().toString(36).slice(2)}.jwt`);
+  writeFileSync(tokenFile, options.token ?? (await oidc.mint({ email: KEYLESS_SUBJECT })), { mode: 0o600 });
+  const harness = await startHarness(
+    {},
+    {
+      editConfig: (config) => {
+        config['signing']['keyless'] = {
+          fulcioUrl: fulcio.url,
+          identityTokenFile: tokenFile,
+          timeoutMs: 2000,
+        };
+      },
+    },
+  );
+  const caller = await Caller.create(harness);
+  expect((await caller.sign(validBody(harness))).statusCode).toBe(200);
+  return {
+    harness,
+    caller,
+    fulcio,
+    tokenFile,
+    close: async () => {
+      await harness.close();
+      await fulcio.close();
+    },
+  };
+}
+
+/** A valid signing body asking for keyless signing. */
+export const keylessBody = (harness: Harness, returnBundle = 'dsse+cert'): Record<string, unknown> =>
+  validBody(harness, { options: { signingMode: 'keyless', returnBundle } });

@@ -2,22 +2,20 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeFulcio, FulcioTestCa, TestOidcIssuer, TestTsa } from '@signer/testing';
-import { Caller, startHarness, validBody, type Harness } from './harness';
-import { verifyDsse, verifyKeylessBundle } from './signing-fixtures';
+import { FulcioTestCa, TestOidcIssuer, TestTsa } from '@signer/testing';
+import { adminReadyz } from './admin-readyz';
+import {
+  KEYLESS_SUBJECT,
+  keylessBody,
+  startKeylessSigner,
+  verifyDsse,
+  verifyKeylessBundle,
+  type KeylessSigner,
+} from './signing-fixtures';
 
 jest.setTimeout(30_000);
 
-const SUBJECT = 'signer@stella-ops.test';
-
-/** A Signer with keyless signing against a loopback Fulcio; its own identity token in a file. */
-interface KeylessSigner {
-  harness: Harness;
-  caller: Caller;
-  fulcio: FakeFulcio;
-  tokenFile: string;
-  close(): Promise<void>;
-}
+const SUBJECT = KEYLESS_SUBJECT;
 
 describe('keyless signing (Fulcio at the wire)', () => {
   let oidc: TestOidcIssuer;
@@ -33,38 +31,8 @@ describe('keyless signing (Fulcio at the wire)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startSigner(token?: string): Promise<KeylessSigner> {
-    const fulcio = await FakeFulcio.start({ oidc, ca });
-    const tokenFile = join(dir, `token-${Math.random().toString(36).slice(2)}.jwt`);
-    writeFileSync(tokenFile, token ?? (await oidc.mint({ email: SUBJECT })), { mode: 0o600 });
-    const harness = await startHarness(
-      {},
-      {
-        editConfig: (config) => {
-          config['signing']['keyless'] = {
-            fulcioUrl: fulcio.url,
-            identityTokenFile: tokenFile,
-            timeoutMs: 2000,
-          };
-        },
-      },
-    );
-    const caller = await Caller.create(harness);
-    // A keyful request first: it settles the DPoP nonce without touching Fulcio.
-    expect((await caller.sign(validBody(harness))).statusCode).toBe(200);
-    return {
-      harness,
-      caller,
-      fulcio,
-      tokenFile,
-      close: async () => {
-        await harness.close();
-        await fulcio.close();
-      },
-    };
-  }
-  const keylessBody = (harness: Harness, returnBundle = 'dsse+cert') =>
-    validBody(harness, { options: { signingMode: 'keyless', returnBundle } });
+  const startSigner = (token?: string): Promise<KeylessSigner> =>
+    startKeylessSigner({ oidc, ca, dir, token });
 
   describe('when 100 keyless requests arrive at once', () => {
     it('answers all of them with one Fulcio call and one certificate', async () => {
@@ -165,16 +133,16 @@ describe('keyless signing (Fulcio at the wire)', () => {
     it('is ready while the token is usable and Fulcio answers, without requesting a certificate', async () => {
       const signer = await startSigner();
       try {
-        const ready = await signer.harness.app.inject({ method: 'GET', url: '/readyz' });
+        const ready = await adminReadyz(signer.harness.runtime);
         expect(ready.statusCode).toBe(200);
-        expect(ready.json().dependencies.fulcio).toBe('ok');
+        expect(ready.body.dependencies['fulcio']).toBe('ok');
         writeFileSync(
           signer.tokenFile,
           await oidc.mint({ email: SUBJECT, now: Math.floor(Date.now() / 1000) - 3600 }),
         );
-        const expired = await signer.harness.app.inject({ method: 'GET', url: '/readyz' });
+        const expired = await adminReadyz(signer.harness.runtime);
         expect(expired.statusCode).toBe(503);
-        expect(expired.json().dependencies.fulcio).toBe('unavailable');
+        expect(expired.body.dependencies['fulcio']).toBe('unavailable');
         expect(signer.fulcio.calls).toHaveLength(0);
       } finally {
         await signer.close();

@@ -1,4 +1,5 @@
 import { FakeAwsKms, FakeGcpKms } from '@signer/testing';
+import { adminReadyz } from './admin-readyz';
 import { Caller, startHarness, validBody, type Harness } from './harness';
 import { useAwsCredentials, verifyDsse, verifyKeyedBundle } from './signing-fixtures';
 
@@ -37,8 +38,9 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
       'gcp-rsa-pss': gcpKey('RSA_SIGN_PSS_2048_SHA256'),
       'gcp-rsa-pkcs1': gcpKey('RSA_SIGN_PKCS1_2048_SHA256'),
     });
+    // Readiness re-checked on every probe here: the tests flip the KMS between probes.
     harness = await startHarness(
-      {},
+      { SIGNER__SERVER__READINESSCACHEMS: '0' },
       { editConfig: (config) => Object.assign((config['signing'] as SigningSection).keys, refs) },
     );
     caller = await Caller.create(harness);
@@ -113,11 +115,8 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
 
   describe('when readiness is probed', () => {
     const readyz = async () => {
-      const response = await harness.app.inject({ method: 'GET', url: '/readyz' });
-      return {
-        status: response.statusCode,
-        dependencies: response.json().dependencies as Record<string, string>,
-      };
+      const response = await adminReadyz(harness.runtime);
+      return { status: response.statusCode, dependencies: response.body.dependencies };
     };
 
     it('reports every KMS key ready when it answers with the published key', async () => {

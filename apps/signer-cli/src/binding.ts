@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTlsFetch, DpopKey } from '@signer/client';
-import type { EmbeddedProfile } from '@signer/testing';
+import type { EmbeddedProfile } from '@signer/dev';
 import { stringOption, type ParsedCommand } from './args';
 import { CliError, usageError, type CliIo } from './cli-io';
 import { callerKey, mintDevToken } from './profile';

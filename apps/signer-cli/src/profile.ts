@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DpopKey } from '@signer/client';
-import { DevAuthority, readEmbeddedProfile, type EmbeddedProfile } from '@signer/testing';
+import { DevAuthority, readEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
 import { CliError, type CliIo } from './cli-io';
 
 export const DEFAULT_PROFILE_DIR = '.signer-dev';

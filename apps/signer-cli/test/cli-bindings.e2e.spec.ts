@@ -4,12 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DpopKey } from '@signer/client';
-import {
-  DevPki,
-  generateEmbeddedProfile,
-  type EmbeddedProfile,
-  type IssuedCertificate,
-} from '@signer/testing';
+import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
+import { DevPki, type IssuedCertificate } from '@signer/testing';
 import { decodeJwt } from 'jose';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../signer-api/src/config/load-config';

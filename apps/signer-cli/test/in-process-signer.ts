@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/testing';
+import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
 import { loadConfig } from '../../signer-api/src/config/load-config';
 import { createApp } from '../../signer-api/src/http/create-app';
 import { createLogger } from '../../signer-api/src/observability/logger';

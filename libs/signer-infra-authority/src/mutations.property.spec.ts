@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DpopKey } from '@signer/client';
-import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/testing';
+import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
 import fc from 'fast-check';
 import { createLocalJWKSet } from 'jose';
 import { ListNonceStore, ManualClock, SetReplayCache } from '../test/fixtures';

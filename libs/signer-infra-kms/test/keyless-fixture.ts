@@ -17,7 +17,8 @@ export interface KeylessWorld {
   fulcio: FakeFulcio;
   tokenFile: string;
   writeToken(token: string): void;
-  signer(options?: Partial<CertificateSessionsOptions> & { clock?: Clock }): {
+  /** `fulcioUrl`: talk to Fulcio through another server (a proxy in front of the fake). */
+  signer(options?: Partial<CertificateSessionsOptions> & { clock?: Clock; fulcioUrl?: string }): {
     signer: KeylessSigner;
     sessions: CertificateSessions;
   };
@@ -40,9 +41,9 @@ export async function startKeylessWorld(
     fulcio,
     tokenFile,
     writeToken,
-    signer: (options = {}) => {
+    signer: ({ fulcioUrl, ...options } = {}) => {
       const sessions = new CertificateSessions({
-        fulcio: new FulcioClient({ baseUrl: fulcio.url }),
+        fulcio: new FulcioClient({ baseUrl: fulcioUrl ?? fulcio.url }),
         token: new IdentityTokenFile({ path: tokenFile, clock: options.clock }),
         ...options,
       });

@@ -18,6 +18,7 @@ export {
   AUDIT_TABLE,
   AUDIT_WRITER_ROLE,
 } from './postgres/migrations';
+export * from './memory/idempotency-records';
 export * from './memory/memory-idempotency-store';
 export * from './redis/redis-idempotency-store';
 export { RATE_SHAPER_LIMIT } from './shaping/rate-slots';

@@ -1,12 +1,6 @@
-export * from './release/media-types';
-export * from './release/oci-layout';
-export * from './release/release-keys';
-export * from './release/cosign-signature';
-export * from './release/scanner-release';
-export * from './authority/dev-authority';
+// Test fakes: loopback servers that speak the real wire formats with real crypto, and harness
+// pieces. Imported only by tests and workspace tools; the dev material they build on is @signer/dev.
 export * from './authority/authority-endpoint';
-export * from './licensing/dev-licensing';
-export * from './embedded/embedded-profile';
 export * from './postgres/throwaway-database';
 export * from './net/tcp-proxy';
 export * from './net/listens-on';
@@ -16,7 +10,6 @@ export * from './redis/private-redis';
 export * from './redis/quota-trace';
 export * from './tls/dev-pki';
 export * from './licensing/fake-licensing-server';
-export * from './release/sigstore-bundle-signature';
 export * from './registry/oci-content';
 export * from './registry/registry-release';
 export * from './registry/registry-pusher';
@@ -39,3 +32,5 @@ export * from './fulcio/fake-fulcio';
 export * from './fulcio/test-tsa';
 export * from './fulcio/sigstore-trust';
 export * from './release/vectors/release-vectors';
+export * from './net/redirecting-proxy';
+export * from './net/endless-body-server';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DpopKey } from '@signer/client';
-import type { DevAuthority, FakeLicensingServer } from '@signer/testing';
+import type { DevAuthority } from '@signer/dev';
+import type { FakeLicensingServer } from '@signer/testing';
 import { QUOTA_PLAN } from './topology';
 
 /** A tenant with its own installation, licence and PoE (issued by the fake Licensing). */

@@ -22,10 +22,15 @@ export interface FaultWindow {
   notes: string[];
 }
 
-/** `/readyz` of one replica as `200 ready` or `503 postgres=unavailable,…` (or the transport error). */
+/**
+ * `/readyz` of one replica as `200 ready` or `503 postgres=unavailable,…` (or the transport error),
+ * read on its admin listener: the public `/readyz` says ready or not, without naming dependencies.
+ */
 async function readiness(replica: SignerReplica): Promise<string> {
   try {
-    const response = await fetch(`${replica.url}/readyz`, { signal: AbortSignal.timeout(4000) });
+    const response = await fetch(`${replica.adminUrl ?? replica.url}/readyz`, {
+      signal: AbortSignal.timeout(4000),
+    });
     const body = (await response.json()) as { dependencies?: Record<string, string> };
     const failing = Object.entries(body.dependencies ?? {}).filter(([, state]) => state !== 'ok');
     return response.status === 200

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { killWithHarness, listensOn } from '@signer/testing';
+import { freePort, killWithHarness, listensOn } from '@signer/testing';
 import { sleep, waitFor } from './wait';
 
 const START_TIMEOUT_MS = 60_000;
@@ -28,6 +28,8 @@ export class SignerReplica {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readonly stderr: string[] = [];
+  /** The admin listener's port (readiness per dependency), chosen at the first start and kept. */
+  private adminPort: number | undefined;
   starts = 0;
 
   constructor(
@@ -42,6 +44,11 @@ export class SignerReplica {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The operator-only listener: `GET /readyz` there names each dependency's state. */
+  get adminUrl(): string | undefined {
+    return this.adminPort === undefined ? undefined : `http://127.0.0.1:${this.adminPort}`;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -52,6 +59,7 @@ export class SignerReplica {
 
   /** Starts the process and waits until `/readyz` answers 200 (every dependency reachable). */
   async start(): Promise<void> {
+    this.adminPort ??= await freePort();
     const child = spawn(process.execPath, ['--enable-source-maps', this.bundle], {
       cwd: this.cwd,
       env: {
@@ -59,6 +67,9 @@ export class SignerReplica {
         ...this.env,
         SIGNER__SERVER__PORT: String(this.port),
         SIGNER__SERVER__PUBLICBASEURL: this.url,
+        SIGNER__SERVER__ADMINPORT: String(this.adminPort),
+        // Faults last a few seconds and readiness is sampled halfway: a 1 s cache keeps it current.
+        SIGNER__SERVER__READINESSCACHEMS: '1000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

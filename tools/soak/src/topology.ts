@@ -1,22 +1,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DevAuthority, generateEmbeddedProfile, generateReleaseKey, writePublicKeysFile } from '@signer/dev';
 import {
   buildRegistryRelease,
   createThrowawayDatabase,
-  DevAuthority,
   DockerRegistry,
   FakeAwsKms,
   FakeFulcio,
   FakeLicensingServer,
   freePort,
   FulcioTestCa,
-  generateEmbeddedProfile,
-  generateReleaseKey,
   PrivateRedis,
   publishToDockerRegistry,
   TcpProxy,
   TestOidcIssuer,
-  writePublicKeysFile,
   type ThrowawayDatabase,
 } from '@signer/testing';
 import { parse, stringify } from 'yaml';

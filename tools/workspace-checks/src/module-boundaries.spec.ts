@@ -71,13 +71,80 @@ describe('module boundaries', () => {
     });
   });
 
-  describe('when production app code imports the testing lib', () => {
+  describe('when production code imports the testing lib', () => {
+    // One production source per tag: apps (both), infra, client, core. Only tests may use the fakes.
+    it.each([
+      ['type:app', 'apps/signer-api/src/boundary-fixture.ts'],
+      ['type:app', 'apps/signer-cli/src/boundary-fixture.ts'],
+      ['type:infra', 'libs/signer-infra-kms/src/boundary-fixture.ts'],
+      ['type:client', 'libs/signer-client/src/boundary-fixture.ts'],
+      ['type:core', 'libs/signer-core/src/boundary-fixture.ts'],
+    ])('fails lint (%s: %s)', async (_tag, path) => {
+      const ids = await ruleIdsFor(
+        path,
+        "import { FakeLicensingServer } from '@signer/testing';\nexport const leak = FakeLicensingServer;\n",
+      );
+      expect(ids).toEqual(expect.arrayContaining(['@nx/enforce-module-boundaries', 'no-restricted-imports']));
+    });
+  });
+
+  describe('when production app code reaches into the testing lib by path', () => {
     it('fails lint', async () => {
       const ids = await ruleIdsFor(
-        'apps/signer-api/src/boundary-fixture.ts',
-        "import { DevAuthority } from '@signer/testing';\nexport const leak = DevAuthority;\n",
+        'apps/signer-cli/src/boundary-fixture.ts',
+        "import { FakeLicensingServer } from '../../../libs/signer-testing/src/licensing/fake-licensing-server';\nexport const leak = FakeLicensingServer;\n",
       );
       expect(ids).toContain('no-restricted-imports');
+    });
+  });
+
+  describe('when the dev material imports the testing lib', () => {
+    it('fails lint', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-dev/src/boundary-fixture.ts',
+        "import { FakeLicensingServer } from '@signer/testing';\nexport const leak = FakeLicensingServer;\n",
+      );
+      expect(ids).toEqual(expect.arrayContaining(['@nx/enforce-module-boundaries', 'no-restricted-imports']));
+    });
+  });
+
+  describe('when the dev material imports an infra lib', () => {
+    it('fails lint with @nx/enforce-module-boundaries', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-dev/src/boundary-fixture.ts',
+        "import { OpTokVerifier } from '@signer/infra-authority';\nexport const leak = OpTokVerifier;\n",
+      );
+      expect(ids).toContain('@nx/enforce-module-boundaries');
+    });
+  });
+
+  describe('when an infra lib imports the dev material', () => {
+    it('fails lint with @nx/enforce-module-boundaries', async () => {
+      const ids = await ruleIdsFor(
+        'libs/signer-infra-authority/src/boundary-fixture.ts',
+        "import { DevAuthority } from '@signer/dev';\nexport const leak = DevAuthority;\n",
+      );
+      expect(ids).toContain('@nx/enforce-module-boundaries');
+    });
+  });
+
+  describe('when an app imports the dev material', () => {
+    it('passes lint (npm start and the CLI dev commands run on it)', async () => {
+      const ids = await ruleIdsFor(
+        'apps/signer-cli/src/boundary-fixture.ts',
+        "import { DevAuthority } from '@signer/dev';\nexport const fine = DevAuthority;\n",
+      );
+      expect(ids).toEqual([]);
+    });
+  });
+
+  describe('when an app test imports the testing lib', () => {
+    it('passes lint (tests may use the fakes)', async () => {
+      const ids = await ruleIdsFor(
+        'apps/signer-cli/test/boundary-fixture.spec.ts',
+        "import { expect, it } from '@jest/globals';\nimport { FakeLicensingServer } from '@signer/testing';\nit('x', () => {\n  expect(FakeLicensingServer).toBeDefined();\n});\n",
+      );
+      expect(ids).toEqual([]);
     });
   });
 

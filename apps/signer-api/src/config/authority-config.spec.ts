@@ -26,6 +26,7 @@ describe('authority and server.tls configuration', () => {
         maxStaleSeconds: 3600,
       });
       expect(config.authority.tokenCache).toEqual({ maxEntries: 10000, maxTtlSeconds: 300 });
+      expect(config.authority.maxTokenLifetimeSeconds).toBe(86400);
     });
     it('accepts neither jwksUri nor jwksFile: OIDC discovery on an https issuer', () => {
       expect(validateConfig(base({}), '/etc/signer').authority.jwksUri).toBeUndefined();
@@ -53,6 +54,11 @@ describe('authority and server.tls configuration', () => {
         'maxStaleSeconds below refreshSeconds',
         { jwksUri: 'https://a.example/jwks', jwksFetch: { refreshSeconds: 600, maxStaleSeconds: 60 } },
         /maxStaleSeconds: expected at least refreshSeconds/,
+      ],
+      [
+        'a maxTokenLifetimeSeconds below a minute',
+        { jwksUri: 'https://a.example/jwks', maxTokenLifetimeSeconds: 59 },
+        /authority\.maxTokenLifetimeSeconds/,
       ],
       [
         'an unknown jwksFetch key',

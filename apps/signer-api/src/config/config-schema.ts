@@ -31,6 +31,17 @@ export const SignerConfigSchema = Type.Object(
         // Extension (docs/decisions.md): a request must arrive whole within this time, or its
         // connection is answered 408 and closed (slow-client defence; Fastify's default is none).
         requestTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+        // Extension (docs/security.md): an idle keep-alive connection is closed after this long
+        // (Fastify's default is 72 s), and at most maxConnections are open at once (more are
+        // dropped at accept), so idle sockets cannot pile up.
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600000, default: 5000 }),
+        maxConnections: Type.Integer({ minimum: 16, maximum: 1000000, default: 4096 }),
+        // Extension (docs/operations.md §7): a readiness answer is reused this long, and only one
+        // round of dependency checks runs at a time, so /readyz floods cost the KMS nothing more.
+        readinessCacheMs: Type.Integer({ minimum: 0, maximum: 60000, default: 5000 }),
+        // Operator-only listener (plain HTTP) with each dependency's readiness; off unless set.
+        adminPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+        adminHost: Type.String({ minLength: 1, default: '127.0.0.1' }),
         tls: Type.Optional(
           Type.Object(
             { certFile: NonEmpty, keyFile: NonEmpty, clientCaFile: Type.Optional(NonEmpty) },
@@ -63,6 +74,8 @@ export const SignerConfigSchema = Type.Object(
           default: 'either',
         }),
         clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+        // Extension (docs/security.md): an OpTok living longer than this (exp − iat) is refused.
+        maxTokenLifetimeSeconds: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
         dpop: Type.Object(
           {
             nonce: Type.Union([Type.Literal('required'), Type.Literal('optional')], { default: 'required' }),
@@ -95,6 +108,10 @@ export const SignerConfigSchema = Type.Object(
       {
         introspectUrl: Type.Optional(NonEmpty),
         offlineJwksFile: Type.Optional(NonEmpty),
+        // Extension (docs/security.md): when set, an offline PoE's iss must equal it / its aud
+        // must contain it (unset: not checked; the keys of offlineJwksFile alone decide).
+        offlineIssuer: Type.Optional(NonEmpty),
+        offlineAudience: Type.Optional(NonEmpty),
         cacheTtlSeconds: Type.Integer({ minimum: 0, default: 120 }),
         negativeCacheTtlSeconds: Type.Integer({ minimum: 0, default: 30 }),
         timeoutMs: Type.Integer({ minimum: 1, default: 2000 }),
@@ -138,6 +155,21 @@ export const SignerConfigSchema = Type.Object(
         }),
       },
       strict,
+    ),
+    // Idempotency records (contract §2.1), in the quotas.store; see docs/decisions.md (Idempotency).
+    idempotency: Type.Object(
+      {
+        // How long a finished request's answer is replayed.
+        ttlSeconds: Type.Integer({ minimum: 60, maximum: 604800, default: 86400 }),
+        // How long a claim holds its key if its replica dies; default server.requestTimeoutMs + 30 s.
+        leaseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+        // Under byte pressure, answers younger than this are never evicted (a new key is refused).
+        minRetentionSeconds: Type.Integer({ minimum: 0, maximum: 604800, default: 3600 }),
+        // Bytes of stored answers (JSON + 768 B per record) one tenant, and all tenants, may hold.
+        maxBytesPerTenant: Type.Integer({ minimum: 65536, default: 67108864 }),
+        maxBytes: Type.Integer({ minimum: 65536, default: 268435456 }),
+      },
+      { ...strict, default: {} },
     ),
     signing: Type.Object(
       {
@@ -191,6 +223,10 @@ export const SignerConfigSchema = Type.Object(
         // Extension (docs/decisions.md): under concurrent load a batch waits up to this long for
         // more records, so one fdatasync / transaction serves more requests. 0 = never wait.
         batchDelayMs: Type.Integer({ minimum: 0, maximum: 50, default: 2 }),
+        // Extension (docs/security.md): refusals of callers that have not proved possession of a
+        // token each get their own record up to this many per second; past it they are counted
+        // into one `summary` record per second, so anonymous traffic cannot fill the trail.
+        anonymousRecordsPerSecond: Type.Integer({ minimum: 1, maximum: 100000, default: 100 }),
       },
       { ...strict, default: {} },
     ),

@@ -1,4 +1,4 @@
-import { authorityUrlProblem } from '@signer/infra-authority';
+import { upstreamUrlProblem } from '@signer/core';
 import type { SignerConfig } from './config-schema';
 import { releaseRegistryProblems } from './release-registry-config';
 import { signingProblems } from './signing-config';
@@ -22,11 +22,11 @@ function authorityKeySource(config: SignerConfig): string[] {
       'authority: set exactly one of jwksUri or jwksFile (or neither, to discover jwks_uri from issuer)',
     );
   }
-  if (jwksUri !== undefined && authorityUrlProblem(jwksUri))
-    problems.push(`authority.jwksUri: ${authorityUrlProblem(jwksUri)}`);
-  if (jwksUri === undefined && jwksFile === undefined && authorityUrlProblem(issuer)) {
+  if (jwksUri !== undefined && upstreamUrlProblem(jwksUri))
+    problems.push(`authority.jwksUri: ${upstreamUrlProblem(jwksUri)}`);
+  if (jwksUri === undefined && jwksFile === undefined && upstreamUrlProblem(issuer)) {
     problems.push(
-      `authority: set exactly one of jwksUri or jwksFile, or an issuer usable for OIDC discovery (issuer: ${authorityUrlProblem(issuer)})`,
+      `authority: set exactly one of jwksUri or jwksFile, or an issuer usable for OIDC discovery (issuer: ${upstreamUrlProblem(issuer)})`,
     );
   }
   if (jwksFetch.maxStaleSeconds < jwksFetch.refreshSeconds)
@@ -56,9 +56,14 @@ export function checkConsistency(config: SignerConfig): string[] {
   ];
   if (config.quotas.store === 'redis' && !config.quotas.redisUrl)
     problems.push('quotas.redisUrl: required when store is redis');
+  // The PoE travels to Licensing and its answer alone decides entitlement: the Authority's rule.
   const { introspectUrl } = config.licensing;
-  if (introspectUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/\S*)?$/.test(introspectUrl))
-    problems.push('licensing.introspectUrl: expected an http(s) URL');
+  if (introspectUrl !== undefined && upstreamUrlProblem(introspectUrl))
+    problems.push(`licensing.introspectUrl: ${upstreamUrlProblem(introspectUrl)}`);
+  for (const key of ['offlineIssuer', 'offlineAudience'] as const) {
+    if (config.licensing[key] !== undefined && config.licensing.offlineJwksFile === undefined)
+      problems.push(`licensing.${key}: only used with offlineJwksFile (Licensing judges online PoEs)`);
+  }
   if (config.audit.sink === 'file' && !config.audit.filePath)
     problems.push('audit.filePath: required when sink is file');
   if (config.audit.sink === 'postgres' && !config.audit.postgresUrl)

@@ -3,8 +3,6 @@ import type { FastifyReply } from 'fastify';
 import type { SignerRuntime } from '../wiring/create-runtime';
 import { SIGNER_RUNTIME } from './tokens';
 
-const READINESS_TIMEOUT_MS = 2000;
-
 @Controller()
 export class HealthController {
   constructor(@Inject(SIGNER_RUNTIME) private readonly runtime: SignerRuntime) {}
@@ -14,28 +12,18 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** 200 only when every configured dependency answers; each one's state is reported. */
+  /**
+   * 200 only when every configured dependency answered in the last cached round (one round at a
+   * time, reused for `server.readinessCacheMs`). Anyone may ask, so the answer names no
+   * dependency: each one's state is on the admin listener (`server.adminPort`).
+   */
   @Get('readyz')
   async readyz(@Res() reply: FastifyReply): Promise<void> {
-    const results = await Promise.all(
-      this.runtime.readiness.map(async ({ name, check }) => {
-        try {
-          await Promise.race([
-            check(),
-            new Promise((_, reject) =>
-              setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS).unref(),
-            ),
-          ]);
-          return [name, 'ok'] as const;
-        } catch {
-          return [name, 'unavailable'] as const;
-        }
-      }),
-    );
-    const ready = results.every(([, state]) => state === 'ok');
+    const { ready } = await this.runtime.readiness.report();
     await reply
       .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not_ready', dependencies: Object.fromEntries(results) });
+      .header('cache-control', 'no-store')
+      .send({ status: ready ? 'ready' : 'not_ready' });
   }
 
   @Get('metrics')

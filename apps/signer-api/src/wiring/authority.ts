@@ -62,6 +62,7 @@ export async function createAuthenticator(
       audience: authority.audience,
       algorithms: authority.allowedAlgorithms,
       clockSkewSeconds: authority.clockSkewSeconds,
+      maxTokenLifetimeSeconds: authority.maxTokenLifetimeSeconds,
       clock,
     }),
     clock,

@@ -20,6 +20,8 @@ async function createSource(config: SignerConfig, clock: Clock): Promise<Entitle
     getKey: keys.getKey,
     clock,
     clockSkewSeconds: config.authority.clockSkewSeconds,
+    issuer: licensing.offlineIssuer,
+    audience: licensing.offlineAudience,
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Clock, IdempotencyStore, NonceStore, ReplayCache, TtlCache } from '@signer/core';
 import {
+  type IdempotencyLimitsOptions,
   MemoryIdempotencyStore,
   MemoryNonceStore,
   MemoryReplayCache,
@@ -37,7 +38,7 @@ export async function createSharedState(config: SignerConfig, clock: Clock): Pro
       cache: <V>(name: string) => new RedisTtlCache<V>({ connection: redis, name }),
       replay: new RedisReplayCache(redis),
       nonces: (ttlSeconds) => new RedisNonceStore({ connection: redis, ttlSeconds }),
-      idempotency: new RedisIdempotencyStore(redis),
+      idempotency: new RedisIdempotencyStore({ connection: redis, ...idempotencyLimits(config) }),
       close: () => redis.close(),
     };
   }
@@ -45,7 +46,27 @@ export async function createSharedState(config: SignerConfig, clock: Clock): Pro
     cache: <V>() => new MemoryTtlCache<V>({ clock }),
     replay: new MemoryReplayCache({ clock }),
     nonces: (ttlSeconds) => new MemoryNonceStore({ ttlSeconds, clock }),
-    idempotency: new MemoryIdempotencyStore({ clock }),
+    idempotency: new MemoryIdempotencyStore({ clock, ...idempotencyLimits(config) }),
     close: async () => undefined,
+  };
+}
+
+/** Slack between the request timeout and a claim's lease, for the slowest upstream call in flight. */
+export const IDEMPOTENCY_LEASE_MARGIN_SECONDS = 30;
+
+/**
+ * Lifetimes and byte budgets of idempotency records. A claim's lease covers one request (its
+ * timeout plus a margin): a replica that dies holding a claim blocks the key that long, no more.
+ */
+export function idempotencyLimits(config: SignerConfig): IdempotencyLimitsOptions {
+  const { idempotency } = config;
+  return {
+    ttlSeconds: idempotency.ttlSeconds,
+    leaseSeconds:
+      idempotency.leaseSeconds ??
+      Math.ceil(config.server.requestTimeoutMs / 1000) + IDEMPOTENCY_LEASE_MARGIN_SECONDS,
+    minRetentionSeconds: idempotency.minRetentionSeconds,
+    maxBytesPerTenant: idempotency.maxBytesPerTenant,
+    maxBytes: idempotency.maxBytes,
   };
 }

@@ -3,7 +3,7 @@ import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs
 import { basename, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SignerClient, type SignDsseRequest } from '@signer/client';
-import type { EmbeddedProfile } from '@signer/testing';
+import type { EmbeddedProfile } from '@signer/dev';
 import { parseCommand, stringOption } from '../args';
 import { CliError, EXIT_OK, usageError, type CliIo } from '../cli-io';
 import { BUNDLE_SUFFIX, DEFAULT_PREDICATE_TYPE } from '../defaults';

@@ -1,3 +1,5 @@
+import { SCHEMA_MEMBER_NAMES } from './schema-member-names';
+
 /**
  * RFC 8785 JSON Canonicalization Scheme (JCS).
  *
@@ -45,23 +47,45 @@ interface MemberPrefix {
   next: string;
 }
 
+/** Names a caller chooses (predicate members) share this many cache entries, first come. */
+export const MEMBER_NAME_CACHE_CALLER_ENTRIES = 1024;
+/** Longer names are serialised every time: the cache holds at most 1024 × 64 caller characters. */
+export const MEMBER_NAME_CACHE_MAX_LENGTH = 64;
+
+function prefixOf(name: string): MemberPrefix {
+  const first = `${serializeString(name)}:`;
+  return { first, next: `,${first}` };
+}
+
 /**
  * Serialised member names, which repeat across records and statements (`auditId`, `digest`, …):
- * the same name always serialises the same way, so it is checked and quoted once. Bounded.
+ * the same name always serialises the same way, so it is checked and quoted once. The Signer's
+ * own names are cached up front and stay; names callers choose fill a bounded remainder, so a
+ * caller who sends thousands of distinct names costs at most that much memory and can never push
+ * the schema's names off the fast path. Past the bound a name is simply serialised each time.
  */
-const memberPrefixes = new Map<string, MemberPrefix>();
-const MEMBER_NAME_CACHE_ENTRIES = 1024;
-const MEMBER_NAME_CACHE_MAX_LENGTH = 64;
+const memberPrefixes = new Map<string, MemberPrefix>(
+  SCHEMA_MEMBER_NAMES.map((name) => [name, prefixOf(name)]),
+);
+const MEMBER_NAME_CACHE_ENTRIES = memberPrefixes.size + MEMBER_NAME_CACHE_CALLER_ENTRIES;
 
 function memberPrefix(name: string): MemberPrefix {
   const known = memberPrefixes.get(name);
   if (known !== undefined) return known;
-  const first = `${serializeString(name)}:`;
-  const prefix = { first, next: `,${first}` };
+  const prefix = prefixOf(name);
   if (name.length <= MEMBER_NAME_CACHE_MAX_LENGTH && memberPrefixes.size < MEMBER_NAME_CACHE_ENTRIES) {
     memberPrefixes.set(name, prefix);
   }
   return prefix;
+}
+
+/** The member-name cache as it stands (tests, measurements): how full it is and what it holds. */
+export function memberNameCache(): { schemaNames: number; callerNames: number; has(name: string): boolean } {
+  return {
+    schemaNames: SCHEMA_MEMBER_NAMES.length,
+    callerNames: memberPrefixes.size - SCHEMA_MEMBER_NAMES.length,
+    has: (name) => memberPrefixes.has(name),
+  };
 }
 
 /** Up to this many members are sorted in place by insertion; more by Array.prototype.sort. */

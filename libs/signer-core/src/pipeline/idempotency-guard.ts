@@ -2,9 +2,13 @@ import { createHash } from 'node:crypto';
 import { canonicalize } from '../canonical-json/canonical-json';
 import { SignerError, type SignerErrorCode } from '../errors';
 import type { SignDsseRequest, SignDsseResponse, VerifiedOpTok } from '../model';
-import type { IdempotencyStore, StoredOutcome } from '../ports/idempotency-store';
+import type {
+  IdempotencyClaim,
+  IdempotencyScope,
+  IdempotencyStore,
+  StoredOutcome,
+} from '../ports/idempotency-store';
 
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 export const IDEMPOTENCY_WAIT_MS = 10_000;
 const POLL_MS = 25;
 const KEY = /^[\x21-\x7e]{1,128}$/;
@@ -16,8 +20,8 @@ const RETRYABLE: ReadonlySet<SignerErrorCode> = new Set([
 ]);
 
 export interface IdempotencyGuardOptions {
+  /** Holds the records; its TTL, claim lease and byte budgets apply (see {@link IdempotencyStore}). */
   store: IdempotencyStore;
-  ttlSeconds?: number;
   waitMs?: number;
 }
 
@@ -33,28 +37,27 @@ export type IdempotencyDecision =
 /**
  * `Idempotency-Key` (contract §2.1): scoped to tenant + caller; the same key and body replays the
  * first answer (bundle or final refusal); another body is `409 idempotency_conflict`; a concurrent
- * duplicate waits for the first instead of signing twice.
+ * duplicate waits for the first instead of signing twice. A tenant whose records fill its byte
+ * budget gets a retryable refusal for a new key rather than a record that evicts a recent one.
  */
 export class IdempotencyGuard {
-  private readonly ttlSeconds: number;
   private readonly waitMs: number;
 
   constructor(private readonly options: IdempotencyGuardOptions) {
-    this.ttlSeconds = options.ttlSeconds ?? IDEMPOTENCY_TTL_SECONDS;
     this.waitMs = options.waitMs ?? IDEMPOTENCY_WAIT_MS;
   }
 
   async enter(rawKey: string, token: VerifiedOpTok, request: SignDsseRequest): Promise<IdempotencyDecision> {
     if (!KEY.test(rawKey))
       throw new SignerError('invalid_request', 'Idempotency-Key: expected 1 to 128 visible ASCII characters');
-    const key = createHash('sha256')
-      .update([token.tenant, token.subject, token.clientId ?? '', rawKey].join('\0'))
-      .digest('base64url');
+    const scope = idempotencyScope(token, rawKey);
     const fingerprint = createHash('sha256').update(canonicalize(request)).digest('base64url');
     const deadline = Date.now() + this.waitMs;
     for (;;) {
-      const claim = await this.options.store.claim(key, fingerprint, this.ttlSeconds);
-      if (claim.state === 'claimed') return { kind: 'run', ticket: this.ticket(key, fingerprint) };
+      const claim = await this.options.store.claim(scope, fingerprint);
+      if (claim.state === 'claimed')
+        return { kind: 'run', ticket: this.ticket(scope, claim.claimId, fingerprint) };
+      if (claim.state === 'full') throw budgetRefusal(claim);
       if (claim.fingerprint !== fingerprint) {
         throw new SignerError(
           'idempotency_conflict',
@@ -73,12 +76,12 @@ export class IdempotencyGuard {
     }
   }
 
-  private ticket(key: string, fingerprint: string): IdempotencyTicket {
+  private ticket(scope: IdempotencyScope, claimId: string, fingerprint: string): IdempotencyTicket {
     const { store } = this.options;
     return {
-      succeed: (response) => store.complete(key, fingerprint, { kind: 'signed', response }, this.ttlSeconds),
+      succeed: (response) => store.complete(scope, claimId, fingerprint, { kind: 'signed', response }),
       fail: async (error) => {
-        if (RETRYABLE.has(error.code) || !error.auditId) return store.release(key);
+        if (RETRYABLE.has(error.code) || !error.auditId) return store.release(scope, claimId);
         const outcome: StoredOutcome = {
           kind: 'refused',
           code: error.code,
@@ -86,15 +89,40 @@ export class IdempotencyGuard {
           auditId: error.auditId,
           status: error.status,
         };
-        return store.complete(key, fingerprint, outcome, this.ttlSeconds);
+        return store.complete(scope, claimId, fingerprint, outcome);
       },
     };
   }
 }
 
+/** The record a caller's key names: SHA-256 of tenant, subject, client and key; charged to the tenant. */
+export function idempotencyScope(token: VerifiedOpTok, rawKey: string): IdempotencyScope {
+  return {
+    tenant: token.tenant,
+    key: createHash('sha256')
+      .update([token.tenant, token.subject, token.clientId ?? '', rawKey].join('\0'))
+      .digest('base64url'),
+  };
+}
+
+/**
+ * No room for a new record. A tenant over its own budget is throttled like any plan limit (429);
+ * an installation over its overall budget is a capacity problem of the service (503). Either way
+ * nothing ran, and a retry after `Retry-After` may find room as older records age out.
+ */
+function budgetRefusal(claim: Extract<IdempotencyClaim, { state: 'full' }>): SignerError {
+  const message = `idempotency records: expected at most ${claim.limitBytes} bytes ${
+    claim.budget === 'tenant' ? 'for this tenant' : 'in all'
+  }, no room for a new Idempotency-Key`;
+  return claim.budget === 'tenant'
+    ? new SignerError('plan_throttled', message, {
+        limit: 'idempotency',
+        retryAfterSeconds: claim.retryAfterSeconds,
+      })
+    : new SignerError('upstream_unavailable', message, { retryAfterSeconds: claim.retryAfterSeconds });
+}
+
 /** A stored refusal as the error the edge renders (same code, message and auditId as the first answer). */
 export function replayedError(outcome: Extract<StoredOutcome, { kind: 'refused' }>): SignerError {
-  const error = new SignerError(outcome.code, outcome.message, { status: outcome.status });
-  error.auditId = outcome.auditId;
-  return error;
+  return new SignerError(outcome.code, outcome.message, { status: outcome.status, auditId: outcome.auditId });
 }

@@ -1,8 +1,18 @@
-import { createHash } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  sign,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DpopKey } from '@signer/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ListNonceStore, ManualClock, SetReplayCache } from '../../test/fixtures';
+import { jwkThumbprint } from '../jws/jwk-thumbprint';
 import { DpopProofVerifier, type NonceMode } from './dpop-proof-verifier';
 
 const NOW = 1_900_000_000;
@@ -18,7 +28,7 @@ describe('DpopProofVerifier', () => {
 
   const verifier = (nonce: NonceMode = 'optional') =>
     new DpopProofVerifier({
-      algorithms: ['ES256', 'EdDSA'],
+      algorithms: ['ES256', 'EdDSA', 'PS256'],
       clockSkewSeconds: 30,
       nonce,
       nonces,
@@ -134,11 +144,12 @@ describe('DpopProofVerifier', () => {
       await expect(verifier().verify(token, credentials(p))).resolves.toBe(key.thumbprint);
       await expectRefused(p);
     });
-    it('remembers a jti only until its proof would be refused by the iat check anyway', async () => {
+    it('remembers a jti until this clock reads iat + 2 × skew + 5 s (replicas may be skewed too)', async () => {
+      await verifier().verify(token, credentials(await proof({ iat: NOW })));
       await verifier().verify(token, credentials(await proof({ iat: NOW - 10 })));
       await verifier().verify(token, credentials(await proof({ iat: NOW + 10 })));
-      // iat + skew (30) + 1 - now
-      expect(replay.ttls).toEqual([21, 41]);
+      // A replica whose clock is 30 s behind accepts iat + 30 until this clock reads iat + 60.
+      expect(replay.ttls).toEqual([65, 55, 75]);
     });
     it('refuses a refused proof without consuming its jti', async () => {
       const bad = await proof({ jti: 'jti-kept-000', method: 'GET' });
@@ -178,6 +189,108 @@ describe('DpopProofVerifier', () => {
       await expectRefused('garbage');
       const p = await proof();
       await expectRefused(`${p}, ${p}`);
+    });
+  });
+
+  describe('when the proof key is not the key the token is bound to', () => {
+    it('refuses on the thumbprint before any signature work (a garbage signature gets the cnf.jkt reason)', async () => {
+      const other = await DpopKey.generate();
+      const [header, payload] = (
+        await other.proof({ method: 'POST', url: URL_, accessToken: TOKEN, iat: NOW })
+      ).split('.');
+      const garbage = randomBytes(64).toString('base64url');
+      await expect(
+        verifier().verify(token, credentials(`${header}.${payload}.${garbage}`)),
+      ).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+        message: expect.stringMatching(/cnf\.jkt/),
+      });
+    });
+    it('refuses a header that verified for another token when it comes with this one', async () => {
+      const v = verifier();
+      const p = await proof({ jti: 'cached-header-0001' });
+      await expect(v.verify(token, credentials(p))).resolves.toBe(key.thumbprint);
+      const other = { ...token, confirmation: { jkt: (await DpopKey.generate()).thumbprint } };
+      await expect(v.verify(other, credentials(await proof()))).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+        message: expect.stringMatching(/cnf\.jkt/),
+      });
+    });
+  });
+
+  describe('when the proof key is RSA (PS256)', () => {
+    const rsa = (modulusLength: number, publicExponent = 65537) =>
+      generateKeyPairSync('rsa', { modulusLength, publicExponent });
+    /** A PS256 proof under `jwk`, signed by `privateKey`, or with a random signature when none is given. */
+    const rsaProof = (jwk: JsonWebKey, privateKey?: KeyObject) => {
+      const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const header = segment({ typ: 'dpop+jwt', alg: 'PS256', jwk: { kty: 'RSA', n: jwk.n, e: jwk.e } });
+      const payload = segment({ htm: 'POST', htu: URL_, iat: NOW, jti: randomUUID(), ath: token.tokenHash });
+      const signature = privateKey
+        ? sign('sha256', Buffer.from(`${header}.${payload}`), {
+            key: privateKey,
+            padding: constants.RSA_PKCS1_PSS_PADDING,
+            saltLength: 32,
+          })
+        : randomBytes(256);
+      return `${header}.${payload}.${signature.toString('base64url')}`;
+    };
+    /** The token bound to `jwk`, so only the key bounds can refuse the proof. */
+    const boundTo = (jwk: JsonWebKey): VerifiedOpTok => ({
+      ...token,
+      confirmation: { jkt: jwkThumbprint({ kty: 'RSA', n: jwk.n, e: jwk.e }) as string },
+    });
+    let rsa2048: { publicKey: KeyObject; privateKey: KeyObject };
+
+    beforeAll(() => {
+      rsa2048 = rsa(2048);
+    });
+
+    it('accepts a 2048-bit key with e = 65537', async () => {
+      const jwk = rsa2048.publicKey.export({ format: 'jwk' });
+      await expect(
+        verifier().verify(boundTo(jwk), credentials(rsaProof(jwk, rsa2048.privateKey))),
+      ).resolves.toBe(boundTo(jwk).confirmation.jkt);
+    });
+
+    it.each([
+      ['e = 3', () => rsa(2048, 3).publicKey.export({ format: 'jwk' })],
+      [
+        'a 4096-bit e',
+        () => ({
+          ...rsa2048.publicKey.export({ format: 'jwk' }),
+          e: Buffer.concat([Buffer.from([0x80]), randomBytes(510), Buffer.from([0x01])]).toString(
+            'base64url',
+          ),
+        }),
+      ],
+    ])('refuses %s as invalid_dpop_proof before verifying the signature', async (_name, jwkOf) => {
+      const jwk = jwkOf();
+      // The signature is random bytes: had it been checked, the reason would be the signature.
+      await expect(verifier().verify(boundTo(jwk), credentials(rsaProof(jwk)))).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+        message: expect.stringMatching(/public exponent 65537/),
+      });
+    });
+
+    it.each([
+      ['1024-bit', () => rsa(1024).publicKey.export({ format: 'jwk' })],
+      [
+        '8192-bit',
+        () => ({
+          kty: 'RSA',
+          e: 'AQAB',
+          n: Buffer.concat([Buffer.from([0xc5]), randomBytes(1022), Buffer.from([0x01])]).toString(
+            'base64url',
+          ),
+        }),
+      ],
+    ])('refuses a %s modulus before verifying the signature', async (_name, jwkOf) => {
+      const jwk = jwkOf();
+      await expect(verifier().verify(boundTo(jwk), credentials(rsaProof(jwk)))).rejects.toMatchObject({
+        code: 'invalid_dpop_proof',
+        message: expect.stringMatching(/RSA modulus of 2048\.\.4096 bits/),
+      });
     });
   });
 

@@ -9,7 +9,7 @@ import {
 } from '@signer/core';
 import { parseCompactJws } from '../jws/compact-jws';
 import { jwkThumbprint } from '../jws/jwk-thumbprint';
-import { importPublicJwk, verifyJwsSignature } from '../jws/node-jws';
+import { importPublicJwk, UnacceptableKeyError, verifyJwsSignature } from '../jws/node-jws';
 import { normalizeHtu } from './htu';
 import { ProofKeyCache, type ProofKey } from './proof-key-cache';
 
@@ -20,6 +20,22 @@ export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256'] a
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 export type NonceMode = 'required' | 'optional';
+
+/** Seconds a `jti` is remembered beyond the skew window, for rounding and the store's round trip. */
+export const REPLAY_MARGIN_SECONDS = 5;
+
+/**
+ * How long a proof's `jti` must stay in the shared replay cache, counted from now on this
+ * replica's clock. A replica accepts the proof while its own clock reads at most `iat + skew`;
+ * another replica whose clock is behind this one by up to `skew` (the assumed bound between
+ * replicas, see docs/authority.md) does so until this clock reads `iat + 2 × skew`. So the entry
+ * lives until this clock reads `iat + 2 × skew + margin`: `2 × skew + margin` for a proof made now,
+ * longer for one whose `iat` is ahead of this clock, never less than `skew + margin` (an older
+ * proof is refused by the iat check).
+ */
+export function replayTtlSeconds(iat: number, nowSeconds: number, skewSeconds: number): number {
+  return iat + 2 * skewSeconds + REPLAY_MARGIN_SECONDS - nowSeconds;
+}
 
 export interface DpopProofVerifierOptions {
   algorithms: readonly string[];
@@ -47,6 +63,13 @@ function shown(value: unknown): string {
   return typeof value === 'string' ? value : typeof value;
 }
 
+/** RFC 9449 §4.3 step 12: the proof key is the key the token is bound to. */
+function checkBinding(thumbprint: string, token: VerifiedOpTok): void {
+  if (!token.confirmation.jkt || !safeEqual(thumbprint, token.confirmation.jkt)) {
+    throw refuse('expected the proof key thumbprint to equal cnf.jkt, got another key');
+  }
+}
+
 /** A decoded JWS segment as a JSON object, or a refusal. */
 function decodeSegment(segment: Buffer, what: string): JsonObject {
   let value: unknown;
@@ -61,8 +84,11 @@ function decodeSegment(segment: Buffer, what: string): JsonObject {
 }
 
 /**
- * Verifies a DPoP proof per RFC 9449 §4.3 and binds it to the OpTok (`cnf.jkt`, `ath`). Checks run
- * in the RFC's order; the `jti` is consumed last, so a refused proof burns nothing.
+ * Verifies a DPoP proof per RFC 9449 §4.3 and binds it to the OpTok (`cnf.jkt`, `ath`). The OpTok is
+ * already verified, so the cheap comparison of the header key's thumbprint with `cnf.jkt` runs
+ * before any key import or signature work: a proof under someone else's key costs one SHA-256.
+ * The other checks follow the RFC's order; the `jti` is consumed last, so a refused proof burns
+ * nothing.
  */
 export class DpopProofVerifier {
   private readonly keys = new ProofKeyCache();
@@ -78,8 +104,10 @@ export class DpopProofVerifier {
     const jws = parseCompactJws(proof);
     if (!jws) throw refuse('expected one canonical compact JWS');
     // The signature is checked synchronously with node:crypto (WebCrypto's async jobs cost more
-    // than the verification itself on this path); a checked header is cached with its key.
-    const { alg, thumbprint, key } = this.keys.get(jws.encodedHeader, () => this.checkHeader(jws.header));
+    // than the verification itself on this path); a checked header is cached with its key. On a
+    // miss the binding is checked inside the load, before the key is imported; on a hit, here.
+    const { alg, thumbprint, key } = this.keys.get(jws.encodedHeader, () => this.loadKey(jws.header, token));
+    checkBinding(thumbprint, token);
     let verified: boolean;
     try {
       verified = verifyJwsSignature(jws.signingInput, jws.signature, key, alg);
@@ -90,15 +118,11 @@ export class DpopProofVerifier {
     const payload = decodeSegment(jws.payload, 'payload');
 
     this.checkClaims(payload, credentials, token.tokenHash);
-    if (!token.confirmation.jkt || !safeEqual(thumbprint, token.confirmation.jkt)) {
-      throw refuse('expected the proof key thumbprint to equal cnf.jkt, got another key');
-    }
     await this.checkNonce(payload['nonce']);
-    // The proof is refused by the iat check once now > iat + skew, so its jti only needs
-    // remembering until then (+1 s for rounding): a shorter TTL keeps the replay cache small under
-    // sustained load. The key is a fixed-size hash so hostile jti lengths cost nothing extra.
+    // Remembered across replicas with skewed clocks (see replayTtlSeconds). The key is a
+    // fixed-size hash so hostile jti lengths cost nothing extra.
     const now = Math.floor(this.options.clock.now().getTime() / 1000);
-    const ttl = Math.max(1, (payload['iat'] as number) + this.options.clockSkewSeconds + 1 - now);
+    const ttl = replayTtlSeconds(payload['iat'] as number, now, this.options.clockSkewSeconds);
     const replayKey = hash('sha256', `${thumbprint}:${payload['jti'] as string}`, 'base64url').slice(0, 22);
     if (!(await this.options.replay.firstSeen(`dpop:${replayKey}`, ttl))) {
       throw refuse('expected a fresh jti, got a replayed proof');
@@ -106,8 +130,21 @@ export class DpopProofVerifier {
     return thumbprint;
   }
 
+  /** The header checked, its key bound to the token (before import), then imported. */
+  private loadKey(encoded: Buffer, token: VerifiedOpTok): ProofKey {
+    const { alg, jwk, thumbprint } = this.checkHeader(encoded);
+    checkBinding(thumbprint, token);
+    try {
+      return { alg, thumbprint, key: importPublicJwk(jwk, alg) };
+    } catch (error) {
+      // Our own refusal says which bound the key broke; node's import errors stay in the cause.
+      const reason = error instanceof UnacceptableKeyError ? `: ${error.message}` : '';
+      throw refuse(`expected a jwk usable with the proof alg${reason}`, error);
+    }
+  }
+
   /** RFC 9449 §4.3 steps 4–7 on the protected header: typ, alg, no crit, a public jwk for alg. */
-  private checkHeader(encoded: Buffer): ProofKey {
+  private checkHeader(encoded: Buffer): { alg: string; jwk: JsonObject; thumbprint: string } {
     const header = decodeSegment(encoded, 'header');
     if (header['typ'] !== 'dpop+jwt') throw refuse(`expected typ dpop+jwt, got ${shown(header['typ'])}`);
     const alg = header['alg'];
@@ -123,11 +160,7 @@ export class DpopProofVerifier {
       throw refuse('expected a public jwk, got private key material');
     const thumbprint = jwkThumbprint(jwk as JsonObject);
     if (!thumbprint) throw refuse('expected a complete public jwk');
-    try {
-      return { alg, thumbprint, key: importPublicJwk(jwk as JsonObject, alg) };
-    } catch (error) {
-      throw refuse('expected a jwk usable with the proof alg', error);
-    }
+    return { alg, jwk: jwk as JsonObject, thumbprint };
   }
 
   /** `normalizeHtu` of a request URL, remembered: the service answers on a few URLs only. */

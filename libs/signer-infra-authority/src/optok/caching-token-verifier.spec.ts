@@ -1,5 +1,5 @@
 import type { TokenVerifier, VerifiedOpTok } from '@signer/core';
-import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/testing';
+import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
 import { createLocalJWKSet } from 'jose';
 import { ManualClock } from '../../test/fixtures';
 import { CachingTokenVerifier } from './caching-token-verifier';

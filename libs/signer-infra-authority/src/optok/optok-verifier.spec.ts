@@ -1,5 +1,5 @@
-import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/testing';
-import { createLocalJWKSet } from 'jose';
+import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
+import { createLocalJWKSet, importJWK, SignJWT } from 'jose';
 import { ManualClock } from '../../test/fixtures';
 import { OpTokVerifier } from './optok-verifier';
 
@@ -24,6 +24,11 @@ describe('OpTokVerifier', () => {
 
   const mint = (claims: Parameters<DevAuthority['mint']>[0] = {}) =>
     authority.mint({ now: NOW, jkt: 'thumb', ...claims });
+  /** A token signed by the Authority's key with a header and claims the dev Authority would not mint. */
+  const forge = async (header: Record<string, unknown>, claims: Record<string, unknown>) =>
+    new SignJWT({ iss: DEV_ISSUER, aud: DEV_AUDIENCE, sub: 's', tid: 't', cnf: { jkt: 'thumb' }, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: authority.kid, ...header })
+      .sign(await importJWK(await authority.privateJwk(), 'ES256'));
 
   describe('when the token is valid', () => {
     it('returns the caller identity and binding without the raw token', async () => {
@@ -72,6 +77,70 @@ describe('OpTokVerifier', () => {
     });
     it('refuses garbage', async () => {
       await expect(verifier.verify('not.a.jwt')).rejects.toMatchObject({ code: 'invalid_token' });
+    });
+  });
+
+  describe('when the typ header names a kind of JWT', () => {
+    it.each([
+      ['at+jwt', 'at+jwt'],
+      ['application/at+jwt', 'application/at+jwt'],
+      ['AT+JWT', 'AT+JWT'],
+      ['JWT', 'JWT'],
+      ['no typ', undefined],
+    ])('accepts %s', async (_name, typ) => {
+      const token = await forge({ typ }, { iat: NOW, exp: NOW + 300 });
+      await expect(verifier.verify(token)).resolves.toMatchObject({ tenant: 't' });
+    });
+    it.each(['dpop+jwt', 'poe+jwt', 'application/secevent+jwt', 'logout+jwt'])(
+      'refuses %s with invalid_token',
+      async (typ) => {
+        const token = await forge({ typ }, { iat: NOW, exp: NOW + 300 });
+        await expect(verifier.verify(token)).rejects.toMatchObject({
+          code: 'invalid_token',
+          message: expect.stringMatching(/expected typ at\+jwt, JWT or none/),
+        });
+      },
+    );
+  });
+
+  describe('when the token lives longer than maxTokenLifetimeSeconds', () => {
+    let bounded: OpTokVerifier;
+    beforeAll(() => {
+      bounded = new OpTokVerifier({
+        getKey: createLocalJWKSet(authority.jwks()),
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        algorithms: ['ES256'],
+        clockSkewSeconds: 30,
+        clock,
+        maxTokenLifetimeSeconds: 600,
+      });
+    });
+
+    it('accepts exp − iat equal to the maximum', async () => {
+      await expect(bounded.verify(await mint({ lifetimeSeconds: 600 }))).resolves.toBeDefined();
+    });
+    it.each([
+      ['exp − iat one second over', () => mint({ lifetimeSeconds: 601 })],
+      ['no iat and exp beyond now + maximum + skew', () => forge({}, { exp: NOW + 600 + 31 })],
+      [
+        'an iat years ahead (exp − iat small, but valid for years)',
+        () => forge({}, { iat: NOW + 1e8, exp: NOW + 1e8 + 60 }),
+      ],
+    ])('refuses %s with invalid_token', async (_name, token) => {
+      await expect(bounded.verify(await token())).rejects.toMatchObject({
+        code: 'invalid_token',
+        message: expect.stringMatching(/expected a lifetime of at most 600 s/),
+      });
+    });
+    it('accepts no iat with exp within now + maximum + skew', async () => {
+      await expect(bounded.verify(await forge({}, { exp: NOW + 600 + 30 }))).resolves.toBeDefined();
+    });
+    it('refuses a "forever" token under the default (one day)', async () => {
+      await expect(verifier.verify(await mint({ lifetimeSeconds: 10 * 365 * 86400 }))).rejects.toMatchObject({
+        code: 'invalid_token',
+        message: expect.stringMatching(/at most 86400 s/),
+      });
     });
   });
 

@@ -18,6 +18,17 @@ export const ASYMMETRIC_ALGORITHMS = [
 ] as const;
 export const DEFAULT_AUDIENCE = 'signer';
 export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
+/**
+ * Longest OpTok lifetime accepted (`exp − iat`). Authority access tokens live minutes to an hour;
+ * a day is far above any real one, yet refuses a token minted to live "forever".
+ */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+/**
+ * `typ` header values an OpTok may carry (compared case-insensitively, `application/` optional,
+ * RFC 7515 §4.1.9): the RFC 9068 access-token type, the generic `JWT`, or none. Any other explicit
+ * type names another kind of JWT (a DPoP proof, a PoE, a logout or event token) and is refused.
+ */
+export const OPTOK_TYPES: readonly string[] = ['at+jwt', 'jwt'];
 
 export interface OpTokVerifierOptions {
   getKey: JWTVerifyGetKey;
@@ -26,15 +37,18 @@ export interface OpTokVerifierOptions {
   algorithms: readonly string[];
   clockSkewSeconds: number;
   clock: Clock;
+  /** `authority.maxTokenLifetimeSeconds`; default {@link DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}. */
+  maxTokenLifetimeSeconds?: number;
 }
 
 /**
  * Verifies Authority OpToks with jose, every check an explicit option: signature by an allow-listed
- * asymmetric algorithm, `iss`, `aud`, `exp`/`nbf` with skew, and the claims the Signer needs
- * (`sub`, `tid`). Any failure is `invalid_token`.
+ * asymmetric algorithm, `typ` (see {@link OPTOK_TYPES}), `iss`, `aud`, `exp`/`nbf` with skew, a
+ * bounded lifetime, and the claims the Signer needs (`sub`, `tid`). Any failure is `invalid_token`.
  */
 export class OpTokVerifier implements TokenVerifier {
   private readonly algorithms: string[];
+  private readonly maxLifetime: number;
 
   constructor(private readonly options: OpTokVerifierOptions) {
     this.algorithms = options.algorithms.filter((alg) =>
@@ -42,14 +56,21 @@ export class OpTokVerifier implements TokenVerifier {
     );
     if (this.algorithms.length === 0)
       throw new Error('authority.allowedAlgorithms: expected at least one asymmetric algorithm');
+    this.maxLifetime = options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+    if (!Number.isSafeInteger(this.maxLifetime) || this.maxLifetime < 1)
+      throw new RangeError('authority.maxTokenLifetimeSeconds: expected a positive integer');
   }
 
   async verify(token: string): Promise<VerifiedOpTok> {
     if (!isCanonicalCompactJws(token))
       throw new SignerError('invalid_token', 'OpTok refused: expected one canonical compact JWS');
     let payload: JWTPayload;
+    let typ: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, this.options.getKey, {
+      ({
+        payload,
+        protectedHeader: { typ },
+      } = await jwtVerify(token, this.options.getKey, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: this.algorithms,
@@ -62,7 +83,32 @@ export class OpTokVerifier implements TokenVerifier {
       if (error instanceof SignerError) throw error;
       throw new SignerError('invalid_token', `OpTok refused: ${describeJoseError(error)}`, { cause: error });
     }
+    // After the signature: a forged token's header is not worth an operator's attention.
+    if (typ !== undefined && !OPTOK_TYPES.includes(typ.toLowerCase().replace(/^application\//, ''))) {
+      throw new SignerError(
+        'invalid_token',
+        'OpTok refused: expected typ at+jwt, JWT or none, got another type',
+      );
+    }
+    this.checkLifetime(payload);
     return toVerifiedOpTok(payload, token);
+  }
+
+  /**
+   * `exp − iat` within the maximum. Without `iat`, or with an `iat` ahead of this clock, the
+   * lifetime still to run (`exp − now`) is what is bounded, with the skew allowed for.
+   */
+  private checkLifetime(payload: JWTPayload): void {
+    const exp = payload.exp as number;
+    const now = Math.floor(this.options.clock.now().getTime() / 1000);
+    const iat = payload.iat;
+    const lifetime = iat !== undefined && iat <= now ? exp - iat : exp - now - this.options.clockSkewSeconds;
+    if (lifetime > this.maxLifetime) {
+      throw new SignerError(
+        'invalid_token',
+        `OpTok refused: expected a lifetime of at most ${this.maxLifetime} s, got ${lifetime} s`,
+      );
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { readBoundedBody, UpstreamBodyTooLargeError, upstreamUrlProblem } from '@signer/core';
 
 /**
  * Errors raised before any response arrived. Introspection is read-only, so repeating a request
@@ -46,16 +47,18 @@ export interface LicensingClientOptions {
 /**
  * A small JSON-over-HTTP(S) client with keep-alive: one POST, a hard deadline, a bounded body.
  * Kept on node:http so the error kinds (refused, reset, timeout) are explicit, not guessed from
- * a fetch wrapper's message.
+ * a fetch wrapper's message. node:http never follows a redirect: a 3xx is handed back as an
+ * answer like any other status, so the PoE is only ever sent to the configured origin.
  */
 export class LicensingClient {
   private readonly url: URL;
   private readonly agent: HttpAgent;
 
   constructor(private readonly options: LicensingClientOptions) {
+    // The PoE travels in this request: https, or plain http on a loopback host only.
+    const problem = upstreamUrlProblem(options.url);
+    if (problem) throw new RangeError(`licensing.introspectUrl: ${problem}`);
     this.url = new URL(options.url);
-    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
-      throw new RangeError(`licensing.introspectUrl: expected http(s), got ${this.url.protocol}`);
     this.agent =
       this.url.protocol === 'https:'
         ? new HttpsAgent({ keepAlive: true })
@@ -104,42 +107,42 @@ export class LicensingClient {
           }),
         );
       });
-      request.on('response', (response: IncomingMessage) => this.read(response, finish));
+      request.on('response', (response: IncomingMessage) => {
+        this.read(response).then(
+          (answer) => finish(undefined, answer),
+          (error: unknown) => finish(readError(error)),
+        );
+      });
       request.end(body);
     });
   }
 
-  private read(
-    response: IncomingMessage,
-    finish: (error: LicensingTransportError | undefined, response?: LicensingResponse) => void,
-  ): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > this.options.maxResponseBytes) {
-        finish(new LicensingTransportError('too-large', 'licensing answer larger than allowed'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on('error', (error) =>
-      finish(new LicensingTransportError('other', 'licensing answer interrupted', { cause: error })),
+  /** The answer, its body read with a running byte limit (a declared oversize is refused unread). */
+  private async read(response: IncomingMessage): Promise<LicensingResponse> {
+    const headers = { get: (name: string) => single(response.headers[name.toLowerCase()]) ?? null };
+    const body = await readBoundedBody(
+      { headers, body: response },
+      this.options.maxResponseBytes,
+      'licensing answer',
     );
-    response.on('aborted', () =>
-      finish(new LicensingTransportError('other', 'licensing answer interrupted')),
-    );
-    response.on('end', () => {
-      const retryAfter = response.headers['retry-after'];
-      finish(undefined, {
-        status: response.statusCode ?? 0,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-    });
+    return {
+      status: response.statusCode ?? 0,
+      retryAfter: single(response.headers['retry-after']),
+      body: body.toString('utf8'),
+    };
   }
 
   close(): void {
     this.agent.destroy();
   }
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readError(error: unknown): LicensingTransportError {
+  if (error instanceof UpstreamBodyTooLargeError)
+    return new LicensingTransportError('too-large', 'licensing answer larger than allowed', { cause: error });
+  return new LicensingTransportError('other', 'licensing answer interrupted', { cause: error });
 }

@@ -1,5 +1,5 @@
-import { DevLicensing } from '@signer/testing';
-import { createLocalJWKSet } from 'jose';
+import { DevLicensing } from '@signer/dev';
+import { createLocalJWKSet, importJWK, SignJWT } from 'jose';
 import { ManualClock } from '../../test/fixtures';
 import { OfflinePoeVerifier } from './offline-poe-verifier';
 
@@ -8,6 +8,12 @@ const NOW = 1_900_000_000;
 describe('OfflinePoeVerifier', () => {
   let licensing: DevLicensing;
   let verifier: OfflinePoeVerifier;
+
+  /** A PoE signed by the Licensing key with a header the dev Licensing would not choose. */
+  const forge = async (header: Record<string, unknown>, claims: Record<string, unknown> = {}) =>
+    new SignJWT({ active: true, license_id: 'l', tenant: 't', plan: 'pro', exp: NOW + 60, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: licensing.publicJwk.kid, ...header })
+      .sign(await importJWK(await licensing.privateJwk(), 'ES256'));
 
   beforeAll(async () => {
     licensing = await DevLicensing.create();
@@ -45,6 +51,15 @@ describe('OfflinePoeVerifier', () => {
         limits: { qps: 5 },
       });
     });
+    it.each([
+      ['poe+jwt', 'poe+jwt'],
+      ['application/poe+jwt', 'application/poe+jwt'],
+      ['(none)', undefined],
+    ])('accepts typ %s', async (_name, typ) => {
+      await expect(verifier.verify({ format: 'jwt', value: await forge({ typ }) })).resolves.toMatchObject({
+        licenseId: 'l',
+      });
+    });
     it('treats a PoE without an explicit active claim as inactive (fail closed)', async () => {
       const poe = await licensing.mintPoe({ active: undefined }, { now: NOW });
       await expect(verifier.verify({ format: 'jwt', value: poe })).resolves.toMatchObject({ active: false });
@@ -78,10 +93,47 @@ describe('OfflinePoeVerifier', () => {
         code: 'entitlement_denied',
       });
     });
+    it.each(['at+jwt', 'dpop+jwt', 'JWT', 'application/license+jwt'])(
+      'refuses a JWT of typ %s signed by the Licensing key',
+      async (typ) => {
+        await expect(verifier.verify({ format: 'jwt', value: await forge({ typ }) })).rejects.toMatchObject({
+          code: 'entitlement_denied',
+          message: expect.stringMatching(/expected typ poe\+jwt or none/),
+        });
+      },
+    );
     it('refuses an mTLS PoE offline', async () => {
       await expect(
         verifier.verify({ format: 'mtls', clientCertificate: Buffer.from('x') }),
       ).rejects.toMatchObject({ code: 'entitlement_denied' });
+    });
+  });
+
+  describe('when an issuer and an audience are configured', () => {
+    let pinned: OfflinePoeVerifier;
+    beforeAll(() => {
+      pinned = new OfflinePoeVerifier({
+        getKey: createLocalJWKSet(licensing.jwks()),
+        clock: new ManualClock(NOW * 1000),
+        clockSkewSeconds: 30,
+        issuer: 'https://licensing.stella-ops.local',
+        audience: 'signer',
+      });
+    });
+
+    it('accepts a PoE from that issuer for that audience', async () => {
+      const poe = await licensing.mintPoe({ aud: ['scanner', 'signer'] }, { now: NOW });
+      await expect(pinned.verify({ format: 'jwt', value: poe })).resolves.toMatchObject({ active: true });
+    });
+    it.each([
+      ['another issuer', { iss: 'https://licensing.evil.example', aud: 'signer' }, /claim iss failed/],
+      ['no issuer', { aud: 'signer' }, /claim iss failed/],
+      ['another audience', { iss: 'https://licensing.stella-ops.local', aud: 'scanner' }, /claim aud failed/],
+      ['no audience', { iss: 'https://licensing.stella-ops.local' }, /claim aud failed/],
+    ])('refuses %s with entitlement_denied', async (_name, claims, reason) => {
+      await expect(
+        pinned.verify({ format: 'jwt', value: await forge({ typ: 'poe+jwt' }, claims) }),
+      ).rejects.toMatchObject({ code: 'entitlement_denied', message: expect.stringMatching(reason) });
     });
   });
 });

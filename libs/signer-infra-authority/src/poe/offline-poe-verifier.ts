@@ -10,18 +10,30 @@ import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { describeJoseError } from '../optok/jose-errors';
 import { ASYMMETRIC_ALGORITHMS } from '../optok/optok-verifier';
 
+/**
+ * The `typ` an offline PoE may carry (case-insensitive, `application/` optional), or none: the type
+ * Licensing gives its PoE JWTs. Another explicit type is another kind of JWT that the same Licensing
+ * key may sign, and is never a PoE.
+ */
+export const POE_TYPE = 'poe+jwt';
+
 export interface OfflinePoeVerifierOptions {
   getKey: JWTVerifyGetKey;
   clock: Clock;
   clockSkewSeconds: number;
+  /** `licensing.offlineIssuer`: when set, the PoE's `iss` must equal it exactly. */
+  issuer?: string;
+  /** `licensing.offlineAudience`: when set, the PoE's `aud` must contain it. */
+  audience?: string;
 }
 
 const deny = (message: string, cause?: unknown) => new SignerError('entitlement_denied', message, { cause });
 
 /**
  * Air-gap PoE (contract §4): a JWT signed by the Licensing keys carrying the introspection claims.
- * An unauthenticated or incomplete PoE is `entitlement_denied`; `active`/`revoked`/window are
- * judged by the core policies from the returned claims.
+ * An unauthenticated or incomplete PoE, one of another `typ`, or (when configured) another issuer
+ * or audience is `entitlement_denied`; `active`/`revoked`/window are judged by the core policies
+ * from the returned claims.
  */
 export class OfflinePoeVerifier implements EntitlementVerifier {
   constructor(private readonly options: OfflinePoeVerifierOptions) {}
@@ -31,16 +43,24 @@ export class OfflinePoeVerifier implements EntitlementVerifier {
       throw deny('expected a PoE JWT (offline Licensing cannot introspect an mTLS PoE)');
     }
     let payload: JWTPayload;
+    let typ: string | undefined;
     try {
-      ({ payload } = await jwtVerify(poe.value, this.options.getKey, {
+      ({
+        payload,
+        protectedHeader: { typ },
+      } = await jwtVerify(poe.value, this.options.getKey, {
         algorithms: [...ASYMMETRIC_ALGORITHMS],
         currentDate: this.options.clock.now(),
         clockTolerance: this.options.clockSkewSeconds,
         requiredClaims: ['exp'],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
       }));
     } catch (error) {
       throw deny(`PoE refused: ${describeJoseError(error)}`, error);
     }
+    if (typ !== undefined && typ.toLowerCase().replace(/^application\//, '') !== POE_TYPE)
+      throw deny(`PoE refused: expected typ ${POE_TYPE} or none, got another type`);
     return claimsFromPayload(payload);
   }
 }

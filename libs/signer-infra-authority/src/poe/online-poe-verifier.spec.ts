@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignerError } from '@signer/core';
-import { FakeLicensingServer } from '@signer/testing';
+import { EndlessBodyServer, FakeLicensingServer, INTROSPECT_PATH, RedirectingProxy } from '@signer/testing';
 import { OnlinePoeVerifier, parseRetryAfter } from './online-poe-verifier';
 
 async function refusal(promise: Promise<unknown>): Promise<SignerError> {
@@ -206,6 +206,76 @@ describe('OnlinePoeVerifier', () => {
       expect(() => new OnlinePoeVerifier({ introspectUrl: 'ftp://licensing/introspect' })).toThrow(
         RangeError,
       );
+    });
+  });
+
+  describe('when the URL would carry the PoE in clear off loopback, or carries credentials', () => {
+    it.each([
+      ['http://licensing.example/introspect', /licensing\.introspectUrl: expected https/],
+      ['http://10.0.0.7:8080/introspect', /licensing\.introspectUrl: expected https/],
+      ['https://user:pw@licensing.example/introspect', /licensing\.introspectUrl: expected no credentials/],
+    ])('refuses %s at construction', (introspectUrl, message) => {
+      expect(() => new OnlinePoeVerifier({ introspectUrl })).toThrow(message);
+    });
+    it.each(['https://licensing.example/introspect', 'http://localhost:9000/introspect'])(
+      'accepts %s',
+      (introspectUrl) => {
+        expect(() => new OnlinePoeVerifier({ introspectUrl }).close()).not.toThrow();
+      },
+    );
+  });
+
+  describe('when Licensing redirects to another origin', () => {
+    let proxy: RedirectingProxy;
+    let redirected: OnlinePoeVerifier;
+
+    beforeAll(async () => {
+      proxy = await RedirectingProxy.start(new URL(licensing.url).origin);
+      redirected = new OnlinePoeVerifier({ introspectUrl: `${proxy.url}${INTROSPECT_PATH}`, timeoutMs: 500 });
+    });
+    afterAll(async () => {
+      redirected.close();
+      await proxy.close();
+    });
+
+    it.each([301, 302, 303, 307, 308])(
+      'does not follow a %i: the PoE never reaches the Location, upstream_unavailable',
+      async (status) => {
+        const poe = await licensing.issue();
+        proxy.redirect(status);
+        const error = await refusal(redirected.verify({ format: 'jwt', value: poe }));
+        expect(error).toMatchObject({ code: 'upstream_unavailable', upstream: 'licensing' });
+        expect(error.message).toMatch(`redirect (HTTP ${status}), not followed`);
+        expect(proxy.redirected().at(-1)?.answer).toBe(status);
+        expect(licensing.callsFor(poe)).toBe(0);
+      },
+    );
+  });
+
+  describe('when Licensing streams an answer without end', () => {
+    const bound = 64 * 1024 * 1024;
+    let endless: EndlessBodyServer;
+    let streamed: OnlinePoeVerifier;
+
+    beforeAll(async () => {
+      endless = await EndlessBodyServer.start({ boundBytes: bound });
+      streamed = new OnlinePoeVerifier({
+        introspectUrl: `${endless.url}${INTROSPECT_PATH}`,
+        timeoutMs: 10_000,
+      });
+    });
+    afterAll(async () => {
+      streamed.close();
+      await endless.close();
+    });
+
+    it('stops at maxResponseBytes, hangs up and answers upstream_unavailable', async () => {
+      const error = await refusal(streamed.verify({ format: 'jwt', value: await licensing.issue() }));
+      expect(error).toMatchObject({ code: 'upstream_unavailable', upstream: 'licensing' });
+      expect(error.message).toMatch(/larger than allowed/);
+      const answer = await endless.answerEnded();
+      expect(answer.outcome).toBe('client-closed');
+      expect(answer.written).toBeLessThan(bound / 4);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import {
+  isRedirectStatus,
   SignerError,
   type EntitlementClaims,
   type EntitlementVerifier,
@@ -59,6 +60,10 @@ export class OnlinePoeVerifier implements EntitlementVerifier {
   async verify(poe: PoePresentation): Promise<EntitlementClaims> {
     const body = JSON.stringify({ poe: this.presented(poe), format: poe.format });
     const response = await this.introspect(body);
+    if (isRedirectStatus(response.status)) {
+      // Never followed: the PoE would be re-sent to whatever origin the Location names.
+      throw this.unavailable(`licensing answered a redirect (HTTP ${response.status}), not followed`);
+    }
     if (response.status !== 200) {
       throw this.unavailable(`licensing answered HTTP ${response.status}`, undefined, response.retryAfter);
     }

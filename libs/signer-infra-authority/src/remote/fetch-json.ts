@@ -1,9 +1,13 @@
+import { isRedirectStatus, readBoundedBody, UpstreamBodyTooLargeError } from '@signer/core';
+
 /** Largest JWKS or discovery document the Signer reads; a real one is a few KiB. */
 export const MAX_DOCUMENT_BYTES = 256 * 1024;
 
 export interface FetchJsonOptions {
   fetch: typeof fetch;
   timeoutMs: number;
+  /** Byte limit of the body, read with a running count; default {@link MAX_DOCUMENT_BYTES}. */
+  maxBytes?: number;
 }
 
 /** Why a document could not be obtained; the message names the URL's origin and path, never a secret. */
@@ -17,37 +21,42 @@ export class DocumentFetchError extends Error {
 /**
  * GETs a JSON object from the Authority. The timeout covers connect and body read; redirects are
  * refused (a JWKS location that moves is a configuration change, not something to follow
- * silently); the body is bounded.
+ * silently); the body is read with a running byte limit, so a hostile or broken upstream streaming
+ * without end costs at most `maxBytes` of memory before the connection is dropped.
  */
 export async function fetchJsonObject(
   url: string,
   options: FetchJsonOptions,
 ): Promise<Record<string, unknown>> {
   const where = describeUrl(url);
+  const maxBytes = options.maxBytes ?? MAX_DOCUMENT_BYTES;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
     const response = await options.fetch(url, {
       method: 'GET',
       headers: { accept: 'application/json, application/jwk-set+json' },
+      // 'manual' would hand back an opaque 3xx; 'error' rejects, and a 3xx that still arrives
+      // (another fetch implementation) is refused below.
       redirect: 'error',
       signal: controller.signal,
     });
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
-      throw new DocumentFetchError(`GET ${where}: expected 200, got ${response.status}`);
+      const what = isRedirectStatus(response.status) ? 'a redirect (not followed)' : 'another status';
+      throw new DocumentFetchError(`GET ${where}: expected 200, got ${response.status}: ${what}`);
     }
-    const declared = Number(response.headers.get('content-length') ?? '0');
-    if (declared > MAX_DOCUMENT_BYTES) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new DocumentFetchError(`GET ${where}: document larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    let bytes: Buffer;
+    try {
+      bytes = await readBoundedBody(response, maxBytes, `GET ${where}`);
+    } catch (cause) {
+      if (cause instanceof UpstreamBodyTooLargeError)
+        throw new DocumentFetchError(`GET ${where}: document larger than ${maxBytes} bytes`, { cause });
+      throw cause;
     }
-    const text = await response.text();
-    if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES)
-      throw new DocumentFetchError(`GET ${where}: document larger than ${MAX_DOCUMENT_BYTES} bytes`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(bytes.toString('utf8'));
     } catch (cause) {
       throw new DocumentFetchError(`GET ${where}: expected JSON`, { cause });
     }
@@ -69,23 +78,4 @@ export async function fetchJsonObject(
 function describeUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`;
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/**
- * An Authority URL the Signer may fetch keys from: https, or plain http on loopback only (a dev
- * Authority or a test). Returns a problem message, or undefined when acceptable.
- */
-export function authorityUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'expected an absolute URL';
-  }
-  if (url.username || url.password) return 'expected no credentials in the URL';
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
-  return 'expected https:// (plain http only on a loopback host)';
 }

@@ -1,9 +1,5 @@
-import {
-  authorityUrlProblem,
-  DocumentFetchError,
-  fetchJsonObject,
-  type FetchJsonOptions,
-} from './fetch-json';
+import { upstreamUrlProblem } from '@signer/core';
+import { DocumentFetchError, fetchJsonObject, type FetchJsonOptions } from './fetch-json';
 
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
@@ -27,7 +23,7 @@ export async function discoverJwksUri(issuer: string, options: FetchJsonOptions)
   const jwksUri = document['jwks_uri'];
   if (typeof jwksUri !== 'string')
     throw new DocumentFetchError('discovery: expected a jwks_uri string, got none');
-  const problem = authorityUrlProblem(jwksUri);
+  const problem = upstreamUrlProblem(jwksUri);
   if (problem) throw new DocumentFetchError(`discovery: jwks_uri ${problem}`);
   return jwksUri;
 }

@@ -1,4 +1,5 @@
-import { AuthorityEndpoint, DevAuthority, DEV_AUDIENCE } from '@signer/testing';
+import { DevAuthority, DEV_AUDIENCE } from '@signer/dev';
+import { AuthorityEndpoint } from '@signer/testing';
 import { ManualClock } from '../../test/fixtures';
 import { OpTokVerifier } from '../optok/optok-verifier';
 import { RemoteJwks, type JwksLocation } from './remote-jwks';

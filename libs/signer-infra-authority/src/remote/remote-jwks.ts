@@ -1,4 +1,4 @@
-import { SignerError, type Clock } from '@signer/core';
+import { SignerError, upstreamUrlProblem, type Clock } from '@signer/core';
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { DocumentFetchError, fetchJsonObject } from './fetch-json';
 import { discoverJwksUri } from './oidc-discovery';
@@ -62,6 +62,13 @@ export class RemoteJwks {
     if (!(this.timeoutMs > 0)) throw new RangeError('timeoutMs: expected a positive number');
     if (this.maxStaleMs < this.refreshMs)
       throw new RangeError('maxStaleSeconds: expected at least refreshSeconds');
+    const [name, url] =
+      'jwksUri' in options.location
+        ? ['jwksUri', options.location.jwksUri]
+        : ['issuer', options.location.issuer];
+    // Fail fast, as configuration validation does: https, or plain http on loopback only.
+    const problem = upstreamUrlProblem(url);
+    if (problem) throw new RangeError(`${name}: ${problem}`);
     if ('jwksUri' in options.location) this.jwksUri = options.location.jwksUri;
   }
 

@@ -1,3 +1,5 @@
+import { answerRefusalIn } from '../kms/answer-refused';
+
 // Transient by AWS' own account: throttling, KMS-side faults, a dependency timing out.
 const RETRYABLE_NAMES = new Set([
   'ThrottlingException',
@@ -30,6 +32,9 @@ export function isAwsRetryable(error: unknown): boolean {
 
 /** The AWS error name, for logs (never the message, which may quote request values). */
 export function awsErrorName(error: unknown): string {
+  // Ours, not AWS': its message names the refusal and the limit, nothing from the request.
+  const refused = answerRefusalIn(error);
+  if (refused) return refused.message;
   const e = (error ?? {}) as AwsErrorShape;
   return e.name ?? e.code ?? 'unknown error';
 }

@@ -11,6 +11,7 @@ import {
 } from '../kms/retry-within-deadline';
 import { digestFor, keyMismatch, verifiesWith, type KmsAlgorithm } from '../kms/signing-algorithm';
 import { toUpstreamError } from '../kms/upstream-error';
+import { boundKmsAnswers } from './aws-bounded-answers';
 import { awsErrorName, isAwsRetryable } from './aws-errors';
 import { AWS_SIGNING_ALGORITHM, chooseAwsAlgorithm } from './aws-key-spec';
 
@@ -37,13 +38,16 @@ export interface AwsKmsSignerOptions {
 /**
  * A KMS client for one key. Credentials come from the SDK's default chain. The SDK's own retries
  * are off (`maxAttempts: 1`): the signer retries within its deadline and must see every attempt.
+ * No redirect is followed and every answer is read with a byte limit ({@link boundKmsAnswers}).
  */
 export function createAwsKmsClient(keyId: string, options: AwsKmsClientOptions): KMSClient {
   const endpoint =
     options.endpoint === undefined
       ? undefined
       : parseServiceEndpoint(`signing.keys.${keyId}.endpoint`, options.endpoint).url;
-  return new KMSClient({ region: options.region, endpoint, maxAttempts: 1 });
+  const client = new KMSClient({ region: options.region, endpoint, maxAttempts: 1 });
+  boundKmsAnswers(client);
+  return client;
 }
 
 interface ResolvedKey {

@@ -1,3 +1,5 @@
+import { answerRefusalIn } from '../kms/answer-refused';
+
 // gRPC status codes (the default transport) and HTTP statuses (the REST transport) that mean
 // "try again": quota (RESOURCE_EXHAUSTED / 429), unavailable, deadline, internal, aborted.
 const RETRYABLE_GRPC = new Set([4, 8, 10, 13, 14]);
@@ -27,6 +29,8 @@ export function isGcpRetryable(error: unknown): boolean {
 
 export function gcpErrorName(error: unknown): string {
   if (error instanceof IntegrityError) return error.message;
+  const refused = answerRefusalIn(error);
+  if (refused) return refused.message;
   const { code, name } = (error ?? {}) as GcpErrorShape;
   return code === undefined ? (name ?? 'unknown error') : `${name ?? 'Error'} code ${String(code)}`;
 }

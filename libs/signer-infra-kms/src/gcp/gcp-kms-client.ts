@@ -1,6 +1,7 @@
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { PassThroughClient } from 'google-auth-library';
 import { parseServiceEndpoint } from '../kms/endpoint';
+import { gcpTransporterOptions } from './gcp-transport';
 
 /** The two calls the signer makes; the real client satisfies it, over gRPC or REST. */
 export type GcpKmsApi = Pick<KeyManagementServiceClient, 'getPublicKey' | 'asymmetricSign'>;
@@ -10,19 +11,21 @@ export type GcpKmsApi = Pick<KeyManagementServiceClient, 'getPublicKey' | 'asymm
  * cloudkms.googleapis.com, Application Default Credentials). With `endpoint` (contract §7): the
  * REST transport at that base URL — with ADC over https; a loopback `http://` endpoint (an
  * emulator) gets no credentials at all, so no token is ever sent in clear text and the client does
- * not go looking for the cloud metadata server.
+ * not go looking for the cloud metadata server. Every HTTP request the client or its credentials
+ * make goes through {@link gcpGuardedFetch}: no redirect followed, bodies read with a byte limit.
+ * (gRPC has no redirects, and grpc-js caps a received message at 4 MiB.)
  */
 export function createGcpKmsClient(keyId: string, endpoint: string | undefined): KeyManagementServiceClient {
-  if (endpoint === undefined) return new KeyManagementServiceClient();
+  const clientOptions = { transporterOptions: gcpTransporterOptions() };
+  if (endpoint === undefined) return new KeyManagementServiceClient({ clientOptions });
   const parsed = parseServiceEndpoint(`signing.keys.${keyId}.endpoint`, endpoint);
   return new KeyManagementServiceClient({
     fallback: true,
     apiEndpoint: parsed.host,
     port: parsed.port,
     protocol: parsed.protocol,
-    // Node's own fetch: gaxios would otherwise load node-fetch through a dynamic import().
     ...(parsed.protocol === 'http'
-      ? { authClient: new PassThroughClient({ transporterOptions: { fetchImplementation: fetch } }) }
-      : {}),
+      ? { authClient: new PassThroughClient({ transporterOptions: gcpTransporterOptions() }) }
+      : { clientOptions }),
   });
 }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { SignerError, systemClock, type Clock } from '@signer/core';
+import { isRedirectStatus, SignerError, systemClock, type Clock } from '@signer/core';
 import {
   DeadlineExceededError,
   DEFAULT_PROBE_TIMEOUT_MS,
@@ -181,11 +181,14 @@ export class CertificateSessions {
 }
 
 function fulcioFailure(error: unknown): SignerError {
-  // A 4xx (token or proof of possession refused) is final; its Retry-After, if any, is passed on.
+  // A 4xx (token or proof of possession refused) or a 3xx (never followed: the request carries the
+  // identity token) is final; its Retry-After, if any, is passed on.
   if (error instanceof FulcioHttpError && error.status < 500) {
     return new SignerError(
       'upstream_unavailable',
-      `Fulcio refused the certificate request (HTTP ${error.status})`,
+      isRedirectStatus(error.status)
+        ? `Fulcio answered the certificate request with a redirect (HTTP ${error.status}), not followed`
+        : `Fulcio refused the certificate request (HTTP ${error.status})`,
       {
         cause: error,
         upstream: 'fulcio',

@@ -56,7 +56,7 @@ export class KeylessSigner implements KeySigner {
       publicKeyPem: session
         ? createPublicKey(session.privateKey).export({ type: 'spki', format: 'pem' }).toString()
         : '',
-      ...(session ? { certificateChain: session.certificate.chainPem } : {}),
+      ...(session ? { certificateChain: [...session.certificate.chainPem] } : {}),
     };
   }
 
@@ -80,7 +80,8 @@ export class KeylessSigner implements KeySigner {
         certExpiry: rfc3339(certificate.notAfter),
         certificateSerial: certificate.serial,
       },
-      certificateChain: certificate.chainPem,
+      // A copy per signature: the session is shared by every request, the result belongs to one.
+      certificateChain: [...certificate.chainPem],
     };
   }
 }

@@ -14,6 +14,7 @@ describe('parseServiceEndpoint', () => {
       ],
       ['http://127.0.0.1:4566', { protocol: 'http', host: '127.0.0.1', port: 4566, loopback: true }],
       ['http://localhost:9011', { protocol: 'http', host: 'localhost', port: 9011, loopback: true }],
+      ['http://[::1]:9011', { protocol: 'http', host: '[::1]', port: 9011, loopback: true }],
     ])('parses %s', (url, expected) => {
       expect(parseServiceEndpoint('k.endpoint', url)).toMatchObject(expected);
     });
@@ -31,6 +32,21 @@ describe('parseServiceEndpoint', () => {
     ])('refuses %s, naming the setting', (url, message) => {
       expect(() => parseServiceEndpoint('signing.keys.k.endpoint', url)).toThrow(KeyConfigError);
       expect(() => parseServiceEndpoint('signing.keys.k.endpoint', url)).toThrow(message);
+    });
+  });
+
+  describe('when the value is not a URL at all', () => {
+    it('names the setting, never the value (it may be a secret pasted in the wrong place)', () => {
+      const value = 'hunter2-not-an-endpoint';
+      let error: unknown;
+      try {
+        parseServiceEndpoint('signing.keys.k.endpoint', value);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(KeyConfigError);
+      expect((error as KeyConfigError).message).toBe('signing.keys.k.endpoint is not a URL');
+      expect((error as KeyConfigError).cause).toBeUndefined();
     });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { generateReleaseKey, signWithReleaseKey, simpleSigningPayload } from '@signer/testing';
+import { generateReleaseKey, signWithReleaseKey, simpleSigningPayload } from '@signer/dev';
 import type { ManifestView } from '../oci/descriptor';
 import { parseTrustedKeys } from '../trusted-keys/trusted-keys';
 import { cosignEvidence, type CosignCheckOptions } from './cosign-evidence';

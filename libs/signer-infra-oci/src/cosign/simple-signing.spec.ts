@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { simpleSigningPayload } from '@signer/testing';
+import { simpleSigningPayload } from '@signer/dev';
 import { parseSimpleSigning } from './simple-signing';
 
 const DIGEST = `sha256:${'cd'.repeat(32)}`;

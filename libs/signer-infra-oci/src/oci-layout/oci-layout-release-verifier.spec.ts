@@ -10,7 +10,7 @@ import {
   type ReleaseKeyKind,
   type ReleaseSignatureOptions,
   type ScannerReleaseOptions,
-} from '@signer/testing';
+} from '@signer/dev';
 import { loadTrustedKeys, type TrustedKey } from '../trusted-keys/trusted-keys';
 import {
   OciLayoutReleaseVerifier,

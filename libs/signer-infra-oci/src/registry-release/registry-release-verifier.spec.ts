@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { SignerError } from '@signer/core';
+import { generateReleaseKey } from '@signer/dev';
 import {
   buildRegistryRelease,
-  generateReleaseKey,
   ReferrersRegistry,
   type PublishedSignatureOptions,
   type ReferrersRegistryOptions,

@@ -17,7 +17,7 @@ import {
   SIGSTORE_BUNDLE_V03_EARLY,
   type BundleSignatureOptions,
   type ReleaseKeyKind,
-} from '@signer/testing';
+} from '@signer/dev';
 import type { ManifestView } from '../oci/descriptor';
 import { parseTrustedKeys } from '../trusted-keys/trusted-keys';
 import { bundleEvidence } from './bundle-evidence';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { sign } from 'node:crypto';
-import { generateReleaseKey, signWithReleaseKey, type ReleaseKeyKind } from '@signer/testing';
+import { generateReleaseKey, signWithReleaseKey, type ReleaseKeyKind } from '@signer/dev';
 import { findSigningKey } from './signature-check';
 import { parseTrustedKeys } from './trusted-keys';
 

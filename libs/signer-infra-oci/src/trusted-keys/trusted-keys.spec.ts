@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignerError } from '@signer/core';
-import { generateReleaseKey, writePublicKeysFile } from '@signer/testing';
+import { generateReleaseKey, writePublicKeysFile } from '@signer/dev';
 import { loadTrustedKeys, parseTrustedKeys } from './trusted-keys';
 
 function spkiKeyId(pem: string): string {

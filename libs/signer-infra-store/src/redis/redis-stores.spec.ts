@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { RedisConnection } from './redis-connection';
-import { RedisIdempotencyStore } from './redis-idempotency-store';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisReplayCache } from './redis-replay-cache';
 import { RedisTtlCache } from './redis-ttl-cache';
@@ -116,31 +115,6 @@ describe('Redis stores (real Redis)', () => {
       await a.client.del(`${prefix}nonce:${brief}`);
       now += 1_000; // past the nonce's 1 s life, well within localSeconds
       await expect(other.isValid(brief)).resolves.toBe(false);
-    });
-  });
-
-  describe('when two replicas claim one idempotency key at once', () => {
-    it('lets exactly one run it; the other sees it pending, then done', async () => {
-      const stores = [new RedisIdempotencyStore(a), new RedisIdempotencyStore(b)];
-      const claims = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => stores[i % 2].claim('idem-1', 'fp', 60)),
-      );
-      expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
-      expect(claims.filter((c) => c.state === 'pending')).toHaveLength(9);
-      const outcome = {
-        kind: 'refused' as const,
-        code: 'predicate_unsupported' as const,
-        message: 'm',
-        auditId: 'a',
-      };
-      await stores[0].complete('idem-1', 'fp', outcome, 60);
-      await expect(stores[1].claim('idem-1', 'fp', 60)).resolves.toEqual({
-        state: 'done',
-        fingerprint: 'fp',
-        outcome,
-      });
-      await stores[1].release('idem-1');
-      await expect(stores[0].claim('idem-1', 'fp', 60)).resolves.toEqual({ state: 'claimed' });
     });
   });
 

@@ -46,6 +46,8 @@ interface CertificateRequest {
  */
 export class FakeFulcio {
   readonly calls: FulcioCall[] = [];
+  /** `GET /api/v2/configuration` requests answered (readiness probes). */
+  configurationRequests = 0;
   private failures: number[] = [];
   private failAlways: number | undefined;
   private gate: Promise<void> | undefined;
@@ -116,7 +118,8 @@ export class FakeFulcio {
 
   private async handle(method: string, path: string, body: Buffer, response: ServerResponse): Promise<void> {
     if (method === 'GET' && path === '/api/v2/configuration') {
-      // Public configuration (readiness probes); not a certificate request, so not counted.
+      // Public configuration (readiness probes); not a certificate request, so not in `calls`.
+      this.configurationRequests++;
       return reply(response, 200, {
         issuers: [{ issuerUrl: this.options.oidc.issuer, audience: 'sigstore', challengeClaim: 'email' }],
       });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { DevLicensing, type PoeClaims } from './dev-licensing';
+import { DevLicensing, type PoeClaims } from '@signer/dev';
 
 export const INTROSPECT_PATH = '/api/v1/licensing/introspect';
 

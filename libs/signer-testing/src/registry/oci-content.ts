@@ -1,5 +1,5 @@
 import { canonicalBytes } from '@signer/core';
-import { sha256Digest, type BlobWriter, type OciDescriptor } from '../release/oci-layout';
+import { sha256Digest, type BlobWriter, type OciDescriptor } from '@signer/dev';
 
 export interface StoredBlob {
   bytes: Buffer;

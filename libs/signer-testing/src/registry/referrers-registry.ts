@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OCI_IMAGE_INDEX } from '../release/media-types';
-import type { OciDescriptor } from '../release/oci-layout';
+import { OCI_IMAGE_INDEX, type OciDescriptor } from '@signer/dev';
 import { MemoryOciContent } from './oci-content';
 import type { RegistryRelease } from './registry-release';
 

@@ -1,5 +1,4 @@
-import { OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST } from '../release/media-types';
-import { sha256Digest, type OciDescriptor } from '../release/oci-layout';
+import { OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, sha256Digest, type OciDescriptor } from '@signer/dev';
 import type { RegistryRelease } from './registry-release';
 
 export interface RegistryPusherOptions {

@@ -1,14 +1,17 @@
-import { writeCosignLayer, writeCosignSignature, type SignatureDefect } from '../release/cosign-signature';
-import { OCI_IMAGE_CONFIG, OCI_IMAGE_MANIFEST } from '../release/media-types';
-import type { OciDescriptor } from '../release/oci-layout';
-import type { ReleaseKey } from '../release/release-keys';
 import {
   DEFAULT_SCANNER_CREATED,
   DEFAULT_SCANNER_REPOSITORY,
   DEFAULT_SCANNER_VERSION,
+  OCI_IMAGE_CONFIG,
+  OCI_IMAGE_MANIFEST,
+  writeCosignLayer,
+  writeCosignSignature,
   writeScannerImage,
-} from '../release/scanner-release';
-import { writeSigstoreBundleSignature } from '../release/sigstore-bundle-signature';
+  writeSigstoreBundleSignature,
+  type OciDescriptor,
+  type ReleaseKey,
+  type SignatureDefect,
+} from '@signer/dev';
 import { MemoryOciContent } from './oci-content';
 
 /** How a signature is made and where it is published. */
