@@ -112,7 +112,7 @@ describe('Idempotency-Key records under a byte budget (memory store)', () => {
   beforeAll(async () => {
     harness = await startHarness(
       {},
-      { editConfig: (config) => void (config['idempotency'] = { maxBytesPerTenant: 1_000_000_000 }) },
+      { editConfig: (config) => void (config['idempotency'] = { maxBytesPerTenant: 150_000 }) },
     );
     caller = await Caller.create(harness);
   });

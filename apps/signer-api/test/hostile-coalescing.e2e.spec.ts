@@ -90,6 +90,10 @@ describe('concurrent refusals that share one upstream failure', () => {
       rmSync(dir, { recursive: true, force: true });
     });
     const keyless = () => atOnce(() => signer.caller.sign(keylessBody(signer.harness)));
+    const keylessRefused = {
+      mode: 'keyless',
+      gates: expect.objectContaining({ sign: 'upstream_unavailable' }),
+    };
 
     describe("when Fulcio refuses the Signer's identity token", () => {
       it('gives each waiting request its own refusal and record, after one Fulcio call', async () => {
@@ -109,7 +113,7 @@ describe('concurrent refusals that share one upstream failure', () => {
         } finally {
           gate.release();
         }
-        expectOwnRefusals(await pending, signer.harness.auditLines(), { mode: 'keyless' });
+        expectOwnRefusals(await pending, signer.harness.auditLines(), keylessRefused);
         expect(signer.fulcio.calls.map((call) => call.outcome)).toEqual(['token-rejected']);
       });
     });
@@ -120,7 +124,7 @@ describe('concurrent refusals that share one upstream failure', () => {
         const before = signer.fulcio.calls.length;
         signer.fulcio.failAll(503);
         try {
-          expectOwnRefusals(await keyless(), signer.harness.auditLines(), { mode: 'keyless' });
+          expectOwnRefusals(await keyless(), signer.harness.auditLines(), keylessRefused);
         } finally {
           signer.fulcio.failAll(undefined);
         }

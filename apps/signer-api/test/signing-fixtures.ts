@@ -141,6 +141,8 @@ export interface KeylessSignerOptions {
   dir: string;
   /** The Signer's identity token; by default one from `oidc` for {@link KEYLESS_SUBJECT}. */
   token?: string;
+  /** `SIGNER__…` overrides (e.g. `SIGNER__SERVER__READINESSCACHEMS`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -152,18 +154,15 @@ export async function startKeylessSigner(options: KeylessSignerOptions): Promise
   const fulcio = await FakeFulcio.start({ oidc, ca });
   const tokenFile = join(dir, `token-${Math.random().toString(36).slice(2)}.jwt`);
   writeFileSync(tokenFile, options.token ?? (await oidc.mint({ email: KEYLESS_SUBJECT })), { mode: 0o600 });
-  const harness = await startHarness(
-    {},
-    {
-      editConfig: (config) => {
-        config['signing']['keyless'] = {
-          fulcioUrl: fulcio.url,
-          identityTokenFile: tokenFile,
-          timeoutMs: 2000,
-        };
-      },
+  const harness = await startHarness(options.env ?? {}, {
+    editConfig: (config) => {
+      config['signing']['keyless'] = {
+        fulcioUrl: fulcio.url,
+        identityTokenFile: tokenFile,
+        timeoutMs: 2000,
+      };
     },
-  );
+  });
   const caller = await Caller.create(harness);
   expect((await caller.sign(validBody(harness))).statusCode).toBe(200);
   return {

@@ -131,7 +131,13 @@ describe('keyless signing (Fulcio at the wire)', () => {
 
   describe('when readiness is probed', () => {
     it('is ready while the token is usable and Fulcio answers, without requesting a certificate', async () => {
-      const signer = await startSigner();
+      // Readiness re-checked on every probe: the token expires between the two probes.
+      const signer = await startKeylessSigner({
+        oidc,
+        ca,
+        dir,
+        env: { SIGNER__SERVER__READINESSCACHEMS: '0' },
+      });
       try {
         const ready = await adminReadyz(signer.harness.runtime);
         expect(ready.statusCode).toBe(200);

@@ -12,6 +12,8 @@ export interface Tenant {
   poe: string;
   /** The tenant on the small plan whose limits the quota checks watch. */
   quota: boolean;
+  /** The tenant that sends large bodies with fresh Idempotency-Keys (its byte budget fills). */
+  bulk?: boolean;
 }
 
 /** A DPoP-bound caller of one tenant; each worker has its own, so nonces never race. */
@@ -24,16 +26,18 @@ export interface Caller {
 }
 
 export const QUOTA_TENANT = 'tenant-quota';
+export const BULK_TENANT = 'tenant-bulk';
 
 export async function createTenants(
   licensing: FakeLicensingServer,
   count: number,
   lifetimeSeconds: number,
 ): Promise<Tenant[]> {
-  const names = [...Array.from({ length: count }, (_, i) => `tenant-${i + 1}`), QUOTA_TENANT];
+  const names = [...Array.from({ length: count }, (_, i) => `tenant-${i + 1}`), QUOTA_TENANT, BULK_TENANT];
   return Promise.all(
     names.map(async (name) => {
       const quota = name === QUOTA_TENANT;
+      const bulk = name === BULK_TENANT;
       const installation = `inst-${name}`;
       const licenseId = `lic-soak-${name}`;
       const poe = await licensing.issue(
@@ -47,7 +51,7 @@ export async function createTenants(
         },
         { lifetimeSeconds },
       );
-      return { name, installation, licenseId, poe, quota };
+      return { name, installation, licenseId, poe, quota, bulk };
     }),
   );
 }

@@ -1,62 +1,12 @@
-import { createHash } from 'node:crypto';
-import { canonicalBytes, type ChainCheck, type ChainedAuditRecord } from '@signer/core';
+import { canonicalBytes } from '@signer/core';
+import { auditIdRow, auditRows, summaryRow } from './audit-checks';
+import { groupBy, row, type CheckInput, type CheckRow } from './check-input';
 import { answerOf, CONTRACT_CODES, judge, type Verdict } from './judge';
 import type { Exchange, RequestKind } from './ledger';
 import type { FaultWindow } from './phases';
-import type { QuotaSegment } from './quota-watch';
-import type { ProcessFigures } from './replicas';
 import { LEASE_SECONDS, QUOTA_LIMITS } from './topology';
 
-export interface CheckRow {
-  check: string;
-  expected: string;
-  observed: string;
-  pass: boolean;
-}
-
-/** RSS and descriptors of one replica process at the start and the end of its life in the run. */
-export interface ReplicaFigures {
-  replica: string;
-  start: ProcessFigures;
-  end: ProcessFigures;
-}
-
-export interface CheckInput {
-  exchanges: Exchange[];
-  windows: FaultWindow[];
-  audit: ChainedAuditRecord[];
-  chain: ChainCheck;
-  /** Problems found verifying each 200 (by exchange id); absent means it verified. */
-  verification: Map<string, string>;
-  segments: QuotaSegment[];
-  /** Live quota leases in Redis once traffic stopped and every lease had time to expire. */
-  leasesAfterRun: number;
-  quotaLicenseId: string;
-  figures: ReplicaFigures[];
-  recoveryBoundMs: number;
-  rssGrowthMb: number;
-  fdGrowth: number;
-  tenants: string[];
-  replicas: string[];
-}
-
-const row = (check: string, expected: string, observed: string, pass: boolean): CheckRow => ({
-  check,
-  expected,
-  observed,
-  pass,
-});
-
-function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
-}
+export type { CheckInput, CheckRow, ReplicaFigures } from './check-input';
 
 /** Recovery per fault: from the moment it was removed to the first 200 answered by each replica. */
 export function recoveryMs(window: FaultWindow, exchanges: Exchange[], replicas: string[]): number {
@@ -68,60 +18,6 @@ export function recoveryMs(window: FaultWindow, exchanges: Exchange[], replicas:
     worst = Math.max(worst, first - window.clearAt);
   }
   return worst;
-}
-
-function auditRows(input: CheckInput, signed: Exchange[]): CheckRow[] {
-  const byCorrelation = groupBy(input.audit, (record) => record.correlationId);
-  const ids = new Set(input.exchanges.map((e) => e.id));
-  let missing = 0;
-  let duplicated = 0;
-  let mismatched = 0;
-  for (const e of signed) {
-    const records = byCorrelation.get(e.id) ?? [];
-    if (records.length === 0) missing += 1;
-    else if (records.length > 1) duplicated += 1;
-    else {
-      const [record] = records;
-      const bundle = e.response?.['bundle'];
-      const matches =
-        record.outcome === 'signed' &&
-        (record.replayOf !== undefined
-          ? record.replayOf === e.auditId
-          : record.auditId === e.auditId &&
-            record.bundleSha256 === createHash('sha256').update(canonicalBytes(bundle)).digest('hex'));
-      if (!matches) mismatched += 1;
-    }
-  }
-  const unknown = input.audit.filter((record) => !ids.has(record.correlationId));
-  const orphans = unknown.length;
-  const orphanSample = [...new Set(unknown.map((r) => `${r.route} ${r.outcome}`))].slice(0, 3).join('; ');
-  const failed = [...input.verification.values()];
-  return [
-    row(
-      'every 200 has exactly one audit record (same auditId, bundle hash)',
-      `${signed.length} of ${signed.length}`,
-      `${signed.length - missing - duplicated - mismatched} matched; ${missing} missing, ${duplicated} duplicated, ${mismatched} mismatched`,
-      signed.length > 0 && missing + duplicated + mismatched === 0,
-    ),
-    row(
-      "every 200's bundle verifies (node:crypto, @sigstore/verify, Fulcio chain)",
-      `${signed.length} verified`,
-      `${signed.length - failed.length} verified${failed.length ? `; failures: ${[...new Set(failed)].slice(0, 3).join('; ')}` : ''}`,
-      signed.length > 0 && failed.length === 0,
-    ),
-    row(
-      'no audit record lacks its request',
-      '0 of the records',
-      `${orphans} of ${input.audit.length} records${orphans ? ` (${orphanSample})` : ''}`,
-      orphans === 0,
-    ),
-    row(
-      'audit chain verifies (PostgreSQL, seq and hashes)',
-      `intact, ${input.audit.length} records`,
-      input.chain.ok ? `intact, ${input.chain.count} records` : `broken: ${input.chain.reason}`,
-      input.chain.ok && input.chain.count === input.audit.length,
-    ),
-  ];
 }
 
 function answerRows(input: CheckInput): CheckRow[] {
@@ -299,14 +195,27 @@ function coverageRow(input: CheckInput, signed: Exchange[]): CheckRow {
   const missing: string[] = [];
   for (const replica of replicasOf(input))
     if (!signed.some((e) => e.replica === replica)) missing.push(`200 from ${replica}`);
-  for (const kind of ['sign-file', 'sign-aws', 'sign-keyless', 'sign-quota'] as const)
+  for (const kind of ['sign-file', 'sign-aws', 'sign-keyless', 'sign-quota', 'large-idempotent'] as const)
     if (!signed.some((e) => e.kind === kind)) missing.push(`200 for ${kind}`);
   for (const tenant of input.tenants)
     if (!signed.some((e) => e.tenant === tenant)) missing.push(`200 for ${tenant}`);
-  for (const kind of ['bad-token', 'wrong-tenant', 'bad-dpop', 'oversized', 'bad-json'] as const)
+  const hostile = [
+    'bad-token',
+    'wrong-tenant',
+    'bad-dpop',
+    'oversized',
+    'bad-json',
+    'bad-token-large',
+    'huge-path',
+    'wrong-method',
+  ] as const;
+  for (const kind of hostile)
     if (!input.exchanges.some((e) => e.kind === kind && e.status >= 400 && e.status < 500))
       missing.push(`refusal of ${kind}`);
-  if (!input.exchanges.some((e) => e.code === 'plan_throttled')) missing.push('a 429 for the quota tenant');
+  const throttled = (kind: RequestKind) =>
+    input.exchanges.some((e) => e.kind === kind && e.code === 'plan_throttled');
+  if (!throttled('sign-quota')) missing.push('a 429 for the quota tenant');
+  if (!throttled('large-idempotent')) missing.push("a 429 for the bulk tenant's idempotency bytes");
   return row(
     'traffic covered every replica, key kind, tenant and hostile kind',
     'all present',
@@ -317,14 +226,35 @@ function coverageRow(input: CheckInput, signed: Exchange[]): CheckRow {
   );
 }
 
-/** Every row of issue #8's list, in the order the issue gives them. */
+/** Readiness floods: `/readyz` is anyone's, so it answers 200 or 503 with a status, and nothing else. */
+function readinessRow(input: CheckInput): CheckRow {
+  const options = { windows: input.windows, recoveryBoundMs: input.recoveryBoundMs, byOp: new Map() };
+  const failed = input.readiness
+    .map((e) => judge(e, options))
+    .filter((v): v is Extract<Verdict, { ok: false }> => !v.ok);
+  const counts = (status: number) => input.readiness.filter((e) => e.status === status).length;
+  return row(
+    'readiness floods: every GET /readyz answers 200 or 503 with a status',
+    `${input.readiness.length} of ${input.readiness.length}`,
+    `${input.readiness.length - failed.length} (${counts(200)} × 200, ${counts(503)} × 503)` +
+      (failed.length
+        ? `; ${failed.length} not: ${[...new Set(failed.map((v) => v.reason))].slice(0, 3).join('; ')}`
+        : ''),
+    input.readiness.length > 0 && failed.length === 0,
+  );
+}
+
+/** Every row of issue #8's list, in the order the issue gives them, then issue #14's hostile rows. */
 export function runChecks(input: CheckInput): CheckRow[] {
   const signed = input.exchanges.filter((e) => e.status === 200);
   return [
     ...auditRows(input, signed),
+    auditIdRow(input),
+    summaryRow(input),
     ...answerRows(input),
     ...quotaRows(input),
     ...figureRows(input),
+    readinessRow(input),
     coverageRow(input, signed),
   ];
 }

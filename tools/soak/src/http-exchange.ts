@@ -6,8 +6,11 @@ export interface HttpAnswer {
   body: string;
 }
 
+/** How long the harness waits for any one answer. */
+export const CLIENT_TIMEOUT_MS = 15_000;
+
 export interface HttpCall {
-  method: 'GET' | 'POST';
+  method: string;
   url: string;
   headers?: Record<string, string>;
   body?: string | Buffer;

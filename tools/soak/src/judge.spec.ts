@@ -67,6 +67,48 @@ describe('judge', () => {
     });
   });
 
+  describe('when hostile requests carry no credentials', () => {
+    it('accepts 404 for a huge unknown path and 405 with the expected Allow for a wrong method', () => {
+      expect(judge(refusal(404, 'invalid_request', { kind: 'huge-path' }), options())).toEqual({ ok: true });
+      const wrongMethod = { kind: 'wrong-method' as const, expectedAllow: 'POST' };
+      expect(judge(refusal(405, 'invalid_request', { ...wrongMethod, allow: 'POST' }), options())).toEqual({
+        ok: true,
+      });
+    });
+
+    it('refuses a 405 without the Allow the path has, and a 404 for a known path with a wrong method', () => {
+      const wrongMethod = { kind: 'wrong-method' as const, expectedAllow: 'GET, HEAD' };
+      expect(
+        judge(refusal(405, 'invalid_request', { ...wrongMethod, allow: undefined }), options()),
+      ).toMatchObject({ ok: false, rule: 'contract' });
+      expect(judge(refusal(404, 'invalid_request', wrongMethod), options())).toMatchObject({
+        ok: false,
+        rule: 'steady',
+      });
+    });
+
+    it('accepts a readiness answer of 200 or 503 with a status, nothing else', () => {
+      const probe = (status: number, readiness?: string) =>
+        exchange({ kind: 'readyz-flood', method: 'GET', status, readiness });
+      expect(judge(probe(200, 'ready'), options())).toEqual({ ok: true });
+      expect(judge(probe(503, 'not_ready'), options())).toEqual({ ok: true });
+      expect(judge(probe(503), options())).toMatchObject({ ok: false, rule: 'contract' });
+      expect(judge(probe(404, 'ready'), options())).toMatchObject({ ok: false, rule: 'contract' });
+    });
+  });
+
+  describe('when a tenant sends large bodies with fresh Idempotency-Keys', () => {
+    it('accepts 200 until its idempotency bytes are spent, then 429', () => {
+      expect(judge(exchange({ kind: 'large-idempotent' }), options())).toEqual({ ok: true });
+      expect(judge(refusal(429, 'plan_throttled', { kind: 'large-idempotent' }), options())).toEqual({
+        ok: true,
+      });
+      expect(
+        judge(refusal(413, 'artifact_too_large', { kind: 'large-idempotent' }), options()),
+      ).toMatchObject({ ok: false, rule: 'steady' });
+    });
+  });
+
   describe('when PostgreSQL is down', () => {
     const outage = window('postgres-stopped', 'postgres');
 

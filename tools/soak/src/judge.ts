@@ -7,7 +7,7 @@ import { LICENSING_CACHE_SECONDS, RELEASE_CACHE_SECONDS } from './topology';
 
 /** Contract §2.4: every refusal code and the statuses it may come with. */
 export const CONTRACT_CODES: Readonly<Record<string, readonly number[]>> = {
-  invalid_request: [400, 415],
+  invalid_request: [400, 404, 405, 415],
   invalid_token: [401],
   invalid_dpop_proof: [401],
   use_dpop_nonce: [401],
@@ -36,6 +36,12 @@ const EXPECTED: Readonly<Record<RequestKind, readonly string[]>> = {
   'bad-dpop': ['401 invalid_dpop_proof'],
   oversized: ['413 artifact_too_large'],
   'bad-json': ['400 invalid_request'],
+  // 429 once the tenant's idempotency records fill their byte budget.
+  'large-idempotent': ['200', '429 plan_throttled'],
+  'bad-token-large': ['401 invalid_token'],
+  'huge-path': ['404 invalid_request'],
+  'wrong-method': ['405 invalid_request'],
+  'readyz-flood': [],
   'slow-client': [],
 };
 
@@ -100,6 +106,7 @@ export function judge(e: Exchange, options: JudgeOptions): Verdict {
       ? { ok: true }
       : { ok: false, rule: 'contract', reason: `no answer: ${e.transportError}`, window: during };
   }
+  if (e.kind === 'readyz-flood') return readiness(e);
   if (e.status !== 200) {
     const statuses = e.code === undefined ? undefined : CONTRACT_CODES[e.code];
     if (!statuses?.includes(e.status) || !e.problemJson || e.code === 'internal_error')
@@ -107,6 +114,8 @@ export function judge(e: Exchange, options: JudgeOptions): Verdict {
   }
   if (e.correlationEcho !== e.id)
     return { ok: false, rule: 'contract', reason: 'X-Correlation-Id not echoed' };
+  if (e.status === 405 && e.allow !== e.expectedAllow)
+    return { ok: false, rule: 'contract', reason: `405 with Allow ${e.allow}, expected ${e.expectedAllow}` };
   if (e.status === 401 && e.code === 'use_dpop_nonce' && e.challenged) return { ok: true };
   const answer = answerOf(e);
   if (answer === '503 upstream_unavailable') {
@@ -122,4 +131,18 @@ export function judge(e: Exchange, options: JudgeOptions): Verdict {
     return { ok: false, rule: 'fault', reason: `200 for ${e.kind} while ${during.name}`, window: during };
   if (EXPECTED[e.kind].includes(answer)) return { ok: true };
   return { ok: false, rule: during ? 'fault' : 'steady', reason: `${answer} for ${e.kind}`, window: during };
+}
+
+/**
+ * `/readyz` is anyone's: 200 or 503 with a `status`, whatever is broken (its answer is cached, so
+ * it may lag a fault or a recovery by seconds), and nothing more is asserted about it here.
+ */
+function readiness(e: Exchange): Verdict {
+  if ((e.status === 200 || e.status === 503) && e.readiness !== undefined && e.correlationEcho === e.id)
+    return { ok: true };
+  return {
+    ok: false,
+    rule: 'contract',
+    reason: `/readyz answered ${e.status} (status ${e.readiness ?? 'missing'}, correlation id ${e.correlationEcho === e.id ? 'echoed' : 'not echoed'})`,
+  };
 }

@@ -11,6 +11,16 @@ export type RequestKind =
   | 'bad-dpop'
   | 'oversized'
   | 'bad-json'
+  /** A valid signing with a body near `server.bodyLimitBytes` and a fresh Idempotency-Key (own tenant). */
+  | 'large-idempotent'
+  /** A body near `server.bodyLimitBytes` with a forged token. */
+  | 'bad-token-large'
+  /** An unknown route with a 4–15 KB path, no credentials. */
+  | 'huge-path'
+  /** A known path with a method it does not answer, no credentials. */
+  | 'wrong-method'
+  /** One of a burst of `GET /readyz`. */
+  | 'readyz-flood'
   /** A slowloris connection: held open on purpose, never answered. */
   | 'slow-client';
 
@@ -21,6 +31,7 @@ export const VALID_KINDS: ReadonlySet<RequestKind> = new Set([
   'sign-quota',
   'retry-same',
   'retry-conflict',
+  'large-idempotent',
 ]);
 
 /** One HTTP exchange, as the caller saw it. Times are epoch ms on the harness clock. */
@@ -32,6 +43,8 @@ export interface Exchange {
   /** Position in the operation: 0 first send, 1 the retry. */
   step: number;
   kind: RequestKind;
+  /** When not `POST`. */
+  method?: string;
   replica: string;
   tenant: string;
   start: number;
@@ -41,6 +54,11 @@ export interface Exchange {
   code?: string;
   auditId?: string;
   retryAfter?: string;
+  /** The `Allow` header of the answer, and the one a `wrong-method` request expects. */
+  allow?: string;
+  expectedAllow?: string;
+  /** The `status` member of a `/readyz` answer. */
+  readiness?: string;
   correlationEcho?: string;
   problemJson?: boolean;
   transportError?: string;
@@ -55,6 +73,8 @@ export interface Exchange {
 
 export class Ledger {
   readonly exchanges: Exchange[] = [];
+  /** `GET /readyz` of the readiness floods: no decision, no audit record; judged on their own. */
+  readonly readiness: Exchange[] = [];
   private nextOp = 0;
 
   newOp(): number {
@@ -62,6 +82,6 @@ export class Ledger {
   }
 
   add(exchange: Exchange): void {
-    this.exchanges.push(exchange);
+    (exchange.kind === 'readyz-flood' ? this.readiness : this.exchanges).push(exchange);
   }
 }

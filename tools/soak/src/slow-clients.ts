@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { SIGN_PATH } from './traffic';
+import { SIGN_PATH } from './topology';
 
 const BYTE_INTERVAL_MS = 250;
 

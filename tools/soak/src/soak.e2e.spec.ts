@@ -68,8 +68,19 @@ describe('npm run soak (short: every fault once, three replicas)', () => {
   it('passes every check of the table and exits 0', () => {
     const failed = report.checks.filter((check) => !check.pass);
     expect(failed).toEqual([]);
-    expect(report.checks.length).toBeGreaterThanOrEqual(16);
+    expect(report.checks.length).toBeGreaterThanOrEqual(19);
     expect(run.code).toBe(0);
+  });
+
+  it('checks every auditId answered against the trail, each summary record, and the readiness floods', () => {
+    const rows = report.checks.map((check) => check.check);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^every auditId answered is in the trail/),
+        expect.stringMatching(/^every summary record's refusals equal the answers/),
+        expect.stringMatching(/^readiness floods/),
+      ]),
+    );
   });
 
   it('prints the check and phase tables', () => {

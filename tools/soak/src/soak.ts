@@ -14,7 +14,7 @@ import type { ProcessFigures } from './replicas';
 import { latencies, phaseRows, type SoakReport } from './report';
 import type { SoakSettings } from './settings';
 import { LEASE_SECONDS, startTopology, type SoakTopology } from './topology';
-import { Traffic } from './traffic';
+import { Traffic, type Worker } from './traffic';
 import { verifyAnswer } from './verify';
 import { sleep } from './wait';
 
@@ -53,6 +53,7 @@ function writeLedger(file: string, ledger: Ledger, audit: ChainedAuditRecord[]):
   mkdirSync(dirname(file), { recursive: true });
   const lines = [
     ...ledger.exchanges.map(({ response: _response, ...e }) => JSON.stringify({ exchange: e })),
+    ...ledger.readiness.map((e) => JSON.stringify({ readiness: e })),
     ...audit.map((record) => JSON.stringify({ audit: record })),
   ];
   writeFileSync(file, `${lines.join('\n')}\n`);
@@ -77,15 +78,17 @@ export async function runSoak(settings: SoakSettings, log: (line: string) => voi
   const figures = new Map<string, { start: ProcessFigures; end?: ProcessFigures }>();
   try {
     const tenants = await createTenants(topology.licensing, settings.tenants, lifetime);
-    const ordinary = tenants.filter((t) => !t.quota);
+    const ordinary = tenants.filter((t) => !t.quota && !t.bulk);
     const quota = tenants.find((t) => t.quota);
-    if (!quota) throw new Error('no quota tenant');
+    const bulk = tenants.find((t) => t.bulk);
+    if (!quota || !bulk) throw new Error('no quota or bulk tenant');
     const caller = (tenant: (typeof tenants)[number]) => createCaller(topology.authority, tenant, lifetime);
-    const workers = [
+    const workers: Worker[] = [
       ...(await Promise.all(
         Array.from({ length: settings.workers }, async () => ({
           callers: await Promise.all(ordinary.map(caller)),
           quota: false,
+          bulk: await caller(bulk),
         })),
       )),
       ...(await Promise.all(
@@ -165,6 +168,7 @@ export async function runSoak(settings: SoakSettings, log: (line: string) => voi
     if (settings.ledgerFile) writeLedger(settings.ledgerFile, ledger, audit.records);
     const checks = runChecks({
       exchanges: ledger.exchanges,
+      readiness: ledger.readiness,
       windows,
       audit: audit.records,
       chain: audit.chain,

@@ -39,6 +39,19 @@ export const QUOTA_LIMITS = {
 export const REDIS_PREFIX = 'soak:';
 export const KEYLESS_IDENTITY = 'signer@stella-ops.test';
 export const KEY_IDS = { file: 'default', aws: 'aws-p256', keyless: 'keyless' } as const;
+export const SIGN_PATH = '/api/v1/signer/sign/dsse';
+/** `server.bodyLimitBytes`: the large-body traffic stays just under it, `oversized` goes over. */
+export const BODY_LIMIT_BYTES = 1_048_576;
+/**
+ * `audit.anonymousRecordsPerSecond`, low (the default is 100) so the hostile traffic crosses it
+ * every few seconds and both kinds of anonymous record, own and summary, are checked.
+ */
+export const ANONYMOUS_RECORDS_PER_SECOND = 10;
+/**
+ * `idempotency.maxBytesPerTenant`, small: a few large answers fill it, so the tenant sending large
+ * bodies with fresh keys meets its bound (429) within the short soak, and Redis stays small.
+ */
+export const IDEMPOTENCY_BYTES_PER_TENANT = 16 * 1024 * 1024;
 
 /** Everything the soak runs: three replicas and the dependencies it can break without touching shared services. */
 export interface SoakTopology {
@@ -151,7 +164,13 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
         rotationMarginSeconds: FULCIO_ROTATION_MARGIN_SECONDS,
       },
     };
-    config['audit'] = { sink: 'postgres', postgresUrl: db.urlAs('postgres', '127.0.0.1', pgProxy.port) };
+    config['audit'] = {
+      sink: 'postgres',
+      postgresUrl: db.urlAs('postgres', '127.0.0.1', pgProxy.port),
+      anonymousRecordsPerSecond: ANONYMOUS_RECORDS_PER_SECOND,
+    };
+    config['server'] = { ...config['server'], bodyLimitBytes: BODY_LIMIT_BYTES };
+    config['idempotency'] = { ...config['idempotency'], maxBytesPerTenant: IDEMPOTENCY_BYTES_PER_TENANT };
     writeFileSync(profile.configPath, stringify(config));
 
     const env = {

@@ -1,43 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AnonymousTraffic } from './anonymous-traffic';
 import type { Caller, Tenant } from './callers';
 import { forgedToken } from './callers';
-import type { Connections, HttpAnswer } from './http-exchange';
+import { header, readAnswer } from './exchange-answer';
+import { CLIENT_TIMEOUT_MS, type Connections, type HttpAnswer } from './http-exchange';
 import type { Exchange, Ledger, RequestKind } from './ledger';
+import { pick, seededRandom } from './mix';
 import type { SignerReplica } from './replicas';
-import { KEY_IDS } from './topology';
+import { BODY_LIMIT_BYTES, KEY_IDS, SIGN_PATH } from './topology';
 import { sleep } from './wait';
 
-export const SIGN_PATH = '/api/v1/signer/sign/dsse';
-const CLIENT_TIMEOUT_MS = 15_000;
-/** Over `server.bodyLimitBytes` (1 MiB in the profile). */
-const OVERSIZED_BYTES = 1_100_000;
-
-/** The mix of an ordinary worker, by weight. */
-const MIX: Array<[RequestKind, number]> = [
-  ['sign-file', 26],
-  ['sign-aws', 16],
-  ['sign-keyless', 16],
-  ['retry-same', 10],
-  ['retry-conflict', 6],
-  ['bad-token', 6],
-  ['wrong-tenant', 6],
-  ['bad-dpop', 6],
-  ['oversized', 3],
-  ['bad-json', 5],
-];
-const MIX_TOTAL = MIX.reduce((sum, [, weight]) => sum + weight, 0);
-
-/** A small seeded generator (mulberry32): the same seed sends the same mix in the same order. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Over `server.bodyLimitBytes`. */
+const OVERSIZED_BYTES = BODY_LIMIT_BYTES + 50_000;
+/** Padding that keeps a whole signing body just under `server.bodyLimitBytes`. */
+const LARGE_PADDING_BYTES = BODY_LIMIT_BYTES - 48_000;
 
 /** Who sends what to whom: one exchange's identity in the ledger. */
 interface Shot {
@@ -57,12 +33,19 @@ interface SendOptions {
   idempotencyKey?: string;
 }
 
+/** One worker's callers: ordinary tenants (or the quota tenant), and its caller of the bulk tenant. */
+export interface Worker {
+  callers: Caller[];
+  quota: boolean;
+  bulk?: Caller;
+}
+
 export interface TrafficOptions {
   ledger: Ledger;
   connections: Connections;
   replicas: SignerReplica[];
   scannerImageDigest: string;
-  workers: Array<{ callers: Caller[]; quota: boolean }>;
+  workers: Worker[];
   thinkMs: number;
   seed: number;
 }
@@ -70,7 +53,9 @@ export interface TrafficOptions {
 /**
  * Mixed traffic from concurrent callers, round-robin over the replicas: valid signings with every
  * key kind, idempotent retries (replayed and conflicting, each retry sent to another replica),
- * hostile requests, and one tenant hammering its small plan. Every exchange goes to the ledger.
+ * large idempotent bodies from one tenant, hostile requests with and without credentials
+ * (including floods of huge unknown paths and of readiness checks), and one tenant hammering its
+ * small plan. Every exchange goes to the ledger.
  */
 export class Traffic {
   /** While set, quota workers stand still (the SIGKILL step needs the plan's slots to itself). */
@@ -79,13 +64,16 @@ export class Traffic {
   private loops: Array<Promise<void>> = [];
   private nextReplica = 0;
   private sequence = 0;
+  private readonly anonymous: AnonymousTraffic;
 
-  constructor(private readonly options: TrafficOptions) {}
+  constructor(private readonly options: TrafficOptions) {
+    this.anonymous = new AnonymousTraffic(options.ledger, options.connections);
+  }
 
   start(): void {
     this.running = true;
     this.loops = this.options.workers.map((worker, index) =>
-      this.loop(worker.callers, worker.quota, seededRandom(this.options.seed + index)),
+      this.loop(worker, seededRandom(this.options.seed + index)),
     );
   }
 
@@ -99,17 +87,24 @@ export class Traffic {
     return this.sign({ op: this.options.ledger.newOp(), step: 0, kind, replica, caller }, KEY_IDS.aws);
   }
 
-  private async loop(callers: Caller[], quota: boolean, random: () => number): Promise<void> {
+  private async loop(worker: Worker, random: () => number): Promise<void> {
+    const { callers, quota } = worker;
     while (this.running) {
       if (quota && this.quotaPaused) {
         await sleep(20);
         continue;
       }
-      const caller = callers[Math.floor(random() * callers.length)];
-      const kind: RequestKind = quota ? 'sign-quota' : pick(random());
+      let caller = callers[Math.floor(random() * callers.length)];
+      let kind: RequestKind = quota ? 'sign-quota' : pick(random());
+      // Large bodies with fresh keys fill a tenant's idempotency budget: only the bulk tenant sends
+      // them, so the other tenants' retries keep their room.
+      if (kind === 'large-idempotent') {
+        if (worker.bulk) caller = worker.bulk;
+        else kind = 'sign-file';
+      }
       const others = callers.filter((c) => c.tenant.name !== caller.tenant.name && !c.tenant.quota);
       try {
-        await this.run(kind, caller, others[Math.floor(random() * others.length)] ?? caller);
+        await this.run(kind, caller, others[Math.floor(random() * others.length)] ?? caller, random);
       } catch (error) {
         // A harness bug, not a service answer: stop loudly rather than record nonsense.
         this.running = false;
@@ -125,7 +120,7 @@ export class Traffic {
     return replicas[this.nextReplica];
   }
 
-  private async run(kind: RequestKind, caller: Caller, other: Caller): Promise<void> {
+  private async run(kind: RequestKind, caller: Caller, other: Caller, random: () => number): Promise<void> {
     const op = this.options.ledger.newOp();
     const replica = this.replica();
     const shot: Shot = { op, step: 0, kind, replica, caller };
@@ -173,6 +168,25 @@ export class Traffic {
       }
       case 'bad-json':
         await this.send(shot, '{"subject": [{"name": ');
+        return;
+      case 'large-idempotent': {
+        const { body, digest } = this.signBody(caller.tenant, KEY_IDS.file, 'l'.repeat(LARGE_PADDING_BYTES));
+        await this.send(shot, body, { subjectDigest: digest, idempotencyKey: `soak-large-${randomUUID()}` });
+        return;
+      }
+      case 'bad-token-large': {
+        const { body } = this.signBody(caller.tenant, KEY_IDS.file, 'b'.repeat(LARGE_PADDING_BYTES));
+        await this.send(shot, body, { token: forgedToken(caller.token) });
+        return;
+      }
+      case 'huge-path':
+        await this.anonymous.hugePaths(op, replica, random);
+        return;
+      case 'wrong-method':
+        await this.anonymous.wrongMethod(op, replica, random);
+        return;
+      case 'readyz-flood':
+        await this.anonymous.readinessFlood(op, replica);
         return;
     }
   }
@@ -257,43 +271,14 @@ export class Traffic {
       exchange.transportError = (error as Error).message.slice(0, 200);
     }
     exchange.end = Date.now();
-    if (answer) record(exchange, answer, caller);
+    if (answer) {
+      readAnswer(exchange, answer);
+      const nonce = header(answer, 'dpop-nonce');
+      if (answer.status === 401 && exchange.code === 'use_dpop_nonce' && nonce && nonce !== caller.nonce)
+        exchange.challenged = true;
+      if (nonce) caller.nonce = nonce;
+    }
     this.options.ledger.add(exchange);
     return exchange;
   }
-}
-
-function pick(value: number): RequestKind {
-  let remaining = value * MIX_TOTAL;
-  for (const [kind, weight] of MIX) {
-    remaining -= weight;
-    if (remaining < 0) return kind;
-  }
-  return MIX[0][0];
-}
-
-function header(answer: HttpAnswer, name: string): string | undefined {
-  const value = answer.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function record(exchange: Exchange, answer: HttpAnswer, caller: Caller): void {
-  exchange.status = answer.status;
-  exchange.retryAfter = header(answer, 'retry-after');
-  exchange.correlationEcho = header(answer, 'x-correlation-id');
-  exchange.problemJson = (header(answer, 'content-type') ?? '').startsWith('application/problem+json');
-  const nonce = header(answer, 'dpop-nonce');
-  let parsed: Record<string, unknown> | undefined;
-  try {
-    parsed = JSON.parse(answer.body) as Record<string, unknown>;
-  } catch {
-    parsed = undefined;
-  }
-  exchange.code = typeof parsed?.['code'] === 'string' ? parsed['code'] : undefined;
-  exchange.auditId = typeof parsed?.['auditId'] === 'string' ? parsed['auditId'] : undefined;
-  if (answer.status === 200 && parsed) exchange.response = parsed;
-  if (answer.status === 401 && exchange.code === 'use_dpop_nonce' && nonce && nonce !== caller.nonce) {
-    exchange.challenged = true;
-  }
-  if (nonce) caller.nonce = nonce;
 }

@@ -14,7 +14,7 @@ export const ENV_PREFIX = 'SIGNER__';
 type Json = Record<string, unknown>;
 
 /** `['authority', 'allowedAlgorithms', '1']` → `authority.allowedAlgorithms[1]`. */
-export const keyName = (path: readonly string[]) =>
+const keyName = (path: readonly string[]) =>
   path.reduce(
     (name, segment) =>
       /^\d+$/.test(segment) ? `${name}[${segment}]` : name ? `${name}.${segment}` : segment,

@@ -53,7 +53,12 @@ describe('release registry configuration', () => {
         { registryUrl: 'https://u:p@registry.example' },
         /registryUrl: expected no credentials/,
       ],
-      ['another scheme', { registryUrl: 'ftp://registry.example' }, /registryUrl: expected http\(s\)/],
+      ['another scheme', { registryUrl: 'ftp://registry.example' }, /registryUrl: expected https:\/\//],
+      [
+        'plain http to a named host',
+        { registryUrl: 'http://registry.example:5000' },
+        /registryUrl: expected https:\/\/ \(plain http only on a loopback host\)/,
+      ],
       [
         'credentials for a host that is not the registry',
         { registryAuth: { 'registry.example': { token: 't' } } },

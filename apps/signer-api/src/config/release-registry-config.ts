@@ -1,17 +1,22 @@
+import { upstreamUrlProblem } from '@signer/core';
 import { repositoryPath } from '@signer/infra-oci';
 import type { SignerConfig } from './config-schema';
 
-/** `registryUrl` must be a bare origin: the contract's base URL is scheme, host and port only. */
+/**
+ * `registryUrl` must be a bare origin (the contract's base URL is scheme, host and port only) that
+ * every upstream rule allows: https, or plain http on loopback only.
+ */
 function registryUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return 'expected an absolute http(s) URL';
+    return 'expected an absolute https URL';
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `expected http(s), got ${url.protocol}`;
   if (url.username || url.password)
     return 'expected no credentials in the URL (use releaseIntegrity.registryAuth)';
+  const upstream = upstreamUrlProblem(value);
+  if (upstream) return upstream;
   if (url.pathname !== '/' || url.search || url.hash) return 'expected scheme, host and port only';
   return undefined;
 }

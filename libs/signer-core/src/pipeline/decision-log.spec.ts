@@ -102,13 +102,16 @@ describe('DecisionLog', () => {
       expect(audit.records.find((r) => r.auditId === later.auditId)?.outcome).toBe('invalid_token');
     });
 
-    it('never summarises a caller that proved possession of its token', async () => {
+    it.each([
+      ['a caller that proved possession of its token', 'pass', 'plan_throttled'],
+      ['a DPoP nonce challenge (the proof was signed by the bound key)', 'use_dpop_nonce', 'use_dpop_nonce'],
+    ] as const)('never summarises %s', async (_what, binding, code) => {
       const audit = recording();
       const log = new DecisionLog({ audit, clock: new ManualTime(), anonymousRecordsPerSecond: 1 });
       for (let n = 0; n < 10; n += 1) {
         const trail = log.begin('c', 'route');
-        trail.record.gates.binding = 'pass';
-        await log.refuse(trail, new SignerError('plan_throttled', 'qps'));
+        trail.record.gates.binding = binding;
+        await log.refuse(trail, new SignerError(code, 'refused'));
       }
       expect(audit.records).toHaveLength(10);
     });

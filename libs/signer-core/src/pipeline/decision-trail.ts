@@ -37,9 +37,14 @@ export class DecisionTrail {
     };
   }
 
-  /** Whether the caller proved possession of its token: refusals before that are anonymous. */
+  /**
+   * Whether the caller proved possession of its token: refusals before that are anonymous. A
+   * `use_dpop_nonce` refusal counts as proven too: the nonce is checked after the proof's signature
+   * by the token's key, and every well-behaved client meets it once per nonce lifetime.
+   */
   get authenticated(): boolean {
-    return this.record.gates.binding === 'pass';
+    const binding = this.record.gates.binding;
+    return binding === 'pass' || binding === 'use_dpop_nonce';
   }
 
   /**
