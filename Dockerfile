@@ -20,7 +20,8 @@ COPY tsconfig.base.json ./
 COPY tools/build.mjs tools/build.mjs
 COPY libs libs
 COPY apps apps
-RUN node tools/build.mjs "${APP}"
+# The `signer` CLI ships in the same image, so an operator can run `signer audit verify` in the pod.
+RUN node tools/build.mjs "${APP}" signer-cli
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
@@ -40,6 +41,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=prod-deps /app/package.json ./package.json
 COPY --from=build /src/dist/apps/${APP}/ ./
 COPY tools/container/healthcheck.js ./healthcheck.js
+COPY --from=build /src/dist/apps/signer-cli/main.js ./cli/signer.js
+# `signer` on PATH; it resolves its packages from /app/node_modules (symlinks resolve to /app/cli).
+RUN chmod 0755 /app/cli/signer.js && ln -s /app/cli/signer.js /usr/local/bin/signer
 # Config arrives on a read-only mount; the only writable path is the file audit trail's volume
 # (unused with audit.sink: postgres). Nothing else is written at run time.
 RUN mkdir -p /etc/signer /var/lib/signer && chown 1000:1000 /var/lib/signer && chmod 0700 /var/lib/signer

@@ -85,14 +85,19 @@ const TEST_CONSTRAINTS = [
     sourceTag: 'type:tool',
     onlyDependOnLibsWithTags: ['type:core', 'type:infra', 'type:client', 'type:dev', 'type:testing'],
   },
+  // Cross-app tests (apps/signer-e2e) run the built apps as processes and use only public library
+  // entry points. No project imports another app's sources: Nx refuses any import of an app, and
+  // there is no allow-list for one.
+  {
+    sourceTag: 'type:e2e',
+    onlyDependOnLibsWithTags: ['type:core', 'type:client', 'type:dev', 'type:testing'],
+  },
 ];
 const boundaries = (depConstraints, allow = []) => ({
   enforceBuildableLibDependency: false,
   allow,
   depConstraints,
 });
-// The CLI's end-to-end tests start the real API in-process; only tests may reach into the app.
-const TEST_ALLOW = ['../../signer-api/src/**'];
 
 export default [
   ...nx.configs['flat/base'],
@@ -121,7 +126,7 @@ export default [
   {
     // Tests may also use the caller-side client (independent verifiers) and the fakes.
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
-    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(TEST_CONSTRAINTS, TEST_ALLOW)] },
+    rules: { '@nx/enforce-module-boundaries': ['error', boundaries(TEST_CONSTRAINTS)] },
   },
   {
     // The core is pure: no framework, SDK, network or filesystem.

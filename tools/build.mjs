@@ -27,6 +27,11 @@ export const ENTRIES = {
     out: 'dist/tools/soak.js',
     tsconfig: 'tools/soak/tsconfig.json',
   },
+  bench: {
+    entry: 'tools/bench/src/main.ts',
+    out: 'dist/tools/bench.js',
+    tsconfig: 'tools/bench/tsconfig.json',
+  },
   'embedded-profile': {
     entry: 'tools/embedded/generate.ts',
     out: 'dist/tools/embedded-profile.js',
@@ -34,15 +39,16 @@ export const ENTRIES = {
   },
 };
 
-/** Bundles entry `name` into its dist/ file, or into `outfile` (a private copy for a harness). */
-export async function buildEntry(name, outfile) {
-  const target = ENTRIES[name];
-  if (!target)
-    throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
-  await build({
+/**
+ * The one esbuild configuration (the build, `npm start`, the CLI, the soak, the bench and the
+ * test launchers all bundle with it): workspace TypeScript bundled, npm packages external, CJS for
+ * Node 20. `input` is `{ entryPoints }` or `{ stdin }`; `tsconfig` is relative to the root.
+ */
+export function bundleOptions({ outfile, tsconfig, ...input }) {
+  return {
     absWorkingDir: root,
-    entryPoints: [target.entry],
-    outfile: outfile ?? target.out,
+    ...input,
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -50,12 +56,29 @@ export async function buildEntry(name, outfile) {
     packages: 'external',
     sourcemap: true,
     logLevel: 'warning',
-    tsconfig: join(root, target.tsconfig),
-  });
+    tsconfig: join(root, tsconfig),
+  };
+}
+
+/** Bundles entry `name` into its dist/ file, or into `outfile` (a private copy for a harness). */
+export async function buildEntry(name, outfile) {
+  const target = ENTRIES[name];
+  if (!target)
+    throw new Error(`unknown build target ${name}; expected one of ${Object.keys(ENTRIES).join(', ')}`);
+  await build(
+    bundleOptions({ entryPoints: [target.entry], outfile: outfile ?? target.out, tsconfig: target.tsconfig }),
+  );
   return outfile ?? join(root, target.out);
 }
 
+// `node tools/build.mjs [name…]`, or `node tools/build.mjs name --outfile file` (a harness's copy).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const names = process.argv.slice(2);
-  for (const name of names.length ? names : Object.keys(ENTRIES)) await buildEntry(name);
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--outfile');
+  if (at >= 0) {
+    const [name, outfile] = [args[0], args[at + 1]];
+    if (at !== 1 || !outfile || args.length !== 3)
+      throw new Error('usage: build.mjs <name> --outfile <file>');
+    await buildEntry(name, outfile);
+  } else for (const name of args.length ? args : Object.keys(ENTRIES)) await buildEntry(name);
 }

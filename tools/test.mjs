@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, as CI runs it. Lint (zero warnings), typecheck, every project's Jest
-// tests and the builds through Nx, then the Prettier check, then one summary line.
+// tests and the builds through Nx, then the Prettier check, then Knip (dead code and dependencies),
+// then one summary line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const steps = [
     '--skipNxCache',
   ]),
   run('format', join(root, 'node_modules', '.bin', 'prettier'), ['--check', '--log-level', 'warn', '.']),
+  // Unused dependencies, exports and files (knip.jsonc says what counts as used).
+  run('knip', join(root, 'node_modules', '.bin', 'knip'), ['--no-progress']),
 ];
 
 let passed = 0;

@@ -1,14 +1,14 @@
-// Generates the embedded profile's dev material into a folder (used by `npm start`).
-import { generateEmbeddedProfile } from '@signer/dev';
+// `npm start`'s embedded profile: generates its dev material into a folder when absent or of an
+// older format, and prints `{ generated, profile }` as one JSON line.
+import { ensureEmbeddedProfile } from '@signer/dev';
 
 const dir = process.argv[2];
 if (!dir) {
   process.stderr.write('usage: embedded-profile <dir>\n');
   process.exit(2);
 }
-const port = process.env['SIGNER_DEV_PORT'] ? Number(process.env['SIGNER_DEV_PORT']) : undefined;
-generateEmbeddedProfile(dir, { port }).then(
-  (profile) => process.stdout.write(`${JSON.stringify(profile)}\n`),
+ensureEmbeddedProfile(dir).then(
+  (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
   (error: unknown) => {
     process.stderr.write(`cannot generate the embedded profile: ${String(error)}\n`);
     process.exit(1);

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { KeyConfigError } from '@signer/infra-kms';
+import type { AddressInfo } from 'node:net';
+import { publicBaseUrl } from './config/consistency';
 import { ConfigError, loadConfig } from './config/load-config';
 import { logLevelFromEnv } from './config/log-level';
 import { startAdminServer, type AdminServer } from './http/admin-server';
@@ -74,14 +76,23 @@ async function main(): Promise<void> {
     await runtime.close();
     throw error;
   }
+  // The port the listener really got (`server.port: 0`, or moved by SIGNER__SERVER__PORT) is the
+  // one DPoP `htu`, the log line, OpenAPI `servers` and `npm start`'s banner name.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  runtime.publicBaseUrl = publicBaseUrl(config, port);
   logger.info({ url: runtime.publicBaseUrl }, 'signer listening');
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await admin?.close();
-    await app.close();
-    await runtime.close();
-    process.exit(0);
-  };
+  // `npm start` (tools/start.mjs) runs the service with an IPC channel and waits for this message.
+  process.send?.({ type: 'signer.listening', url: runtime.publicBaseUrl });
+  let stopping: Promise<void> | undefined;
+  // Idempotent: a terminal's Ctrl-C reaches both `npm start` (which forwards SIGTERM) and the service.
+  const shutdown = (signal: string) =>
+    (stopping ??= (async () => {
+      logger.info({ signal }, 'shutting down');
+      await admin?.close();
+      await app.close();
+      await runtime.close();
+      process.exit(0);
+    })());
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }

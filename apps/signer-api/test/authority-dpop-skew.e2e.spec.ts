@@ -4,6 +4,7 @@ import { DpopKey } from '@signer/client';
 import type { Clock, PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DpopProofVerifier } from '@signer/infra-authority';
 import { RedisConnection, RedisNonceStore, RedisReplayCache } from '@signer/infra-store';
+import { ManualClock } from '@signer/testing';
 
 const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const HTU = 'https://signer.replicas.test/api/v1/signer/sign/dsse';
@@ -11,17 +12,6 @@ const OPTOK = 'header.payload.signature';
 /** The allowed skew: small, so the window a replay had before the fix is seconds, not minutes. */
 const SKEW = 2;
 const T = 1_900_000_000;
-
-/** A clock that stands still unless the test moves it. */
-class PinnedClock implements Clock {
-  constructor(private epochMs: number) {}
-  now(): Date {
-    return new Date(this.epochMs);
-  }
-  advanceMs(ms: number): void {
-    this.epochMs += ms;
-  }
-}
 
 /**
  * Two replicas (two verifiers, two Redis connections) sharing the real Redis replay cache, with
@@ -77,8 +67,8 @@ describe('DPoP replay across replicas with skewed clocks (real Redis)', () => {
 
   describe('when replica A (clock ahead) accepts a proof and replica B (clock behind by the skew) sees it later', () => {
     it('refuses it on B after the expiry A used to set (iat + skew + 1 on A), while B would still accept its iat', async () => {
-      const clockA = new PinnedClock(T * 1000);
-      const clockB = new PinnedClock((T - SKEW) * 1000);
+      const clockA = new ManualClock(T * 1000);
+      const clockB = new ManualClock((T - SKEW) * 1000);
       const a = replica(clockA, 'skewed');
       const b = replica(clockB, 'skewed');
       await Promise.all([a.connection.connect(), b.connection.connect()]);
@@ -120,7 +110,7 @@ describe('DPoP replay across replicas with skewed clocks (real Redis)', () => {
     });
 
     it('keeps the entry until iat + 2 × skew + 5 s on the accepting clock, in Redis', async () => {
-      const clockA = new PinnedClock(T * 1000);
+      const clockA = new ManualClock(T * 1000);
       const a = replica(clockA, 'ttl');
       await a.connection.connect();
       const jti = randomUUID();

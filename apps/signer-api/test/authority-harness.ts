@@ -1,52 +1,20 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Clock } from '@signer/core';
 import { DpopKey } from '@signer/client';
-import {
-  DevAuthority,
-  DevLicensing,
-  generateEmbeddedProfile,
-  type EmbeddedProfile,
-  type OpTokClaims,
-} from '@signer/dev';
+import type { DevAuthority, DevLicensing, EmbeddedProfile, OpTokClaims } from '@signer/dev';
+import { ManualClock } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import type { JSONWebKeySet, JWK } from 'jose';
-import { parse, stringify } from 'yaml';
-import { loadConfig } from '../src/config/load-config';
-import { createApp } from '../src/http/create-app';
-import { serverTls } from '../src/http/server-tls';
-import { createLogger } from '../src/observability/logger';
-import { createRuntime, type SignerRuntime } from '../src/wiring/create-runtime';
-import { LogCapture, SIGN_PATH } from './harness';
+import type { JSONWebKeySet } from 'jose';
+import type { SignerRuntime } from '../src/wiring/create-runtime';
+import { SIGN_PATH, startHarness, type Harness, type HarnessOptions, type LogCapture } from './harness';
 
 export { SIGN_PATH };
+export type { RawConfig } from './harness';
 export * from './authority-expect';
 export * from './authority-http';
 
-/** A clock the test moves (nonce expiry, key refresh); starts at the real time so tokens look real. */
-export class TestClock implements Clock {
-  private offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  advance(seconds: number): void {
-    this.offsetMs += seconds * 1000;
-  }
-  seconds(): number {
-    return Math.floor(this.now().getTime() / 1000);
-  }
-}
-
-export type RawConfig = Record<string, Record<string, unknown>>;
-
-export interface AuthorityHarnessOptions {
-  /** Edits the generated YAML before the Signer loads it (key source, TLS, sender constraint). */
-  configure?: (raw: RawConfig, dir: string) => void;
-  env?: NodeJS.ProcessEnv;
-  /** Listen on this loopback port (needed for a real TLS handshake); otherwise `inject()` only. */
-  port?: number;
+export interface AuthorityHarnessOptions extends Omit<HarnessOptions, 'clock'> {
   /** Claims every minted OpTok carries unless a test overrides them (e.g. a remote issuer). */
   tokenDefaults?: OpTokClaims;
 }
@@ -79,58 +47,49 @@ export const tinyLimits = (signatures = 1) => ({
 });
 
 /**
- * A real Signer on a fresh embedded profile (every gate on, file audit trail, memory quotas) with a
- * test clock, plus what a caller needs: the dev Authority and Licensing keys and a nonce dance.
+ * `startHarness` with a clock the test moves (it runs with the real time, so tokens look real),
+ * plus what an authentication test needs: tokens, PoEs of their own licence, raw DPoP requests.
  */
 export class AuthorityHarness {
   private licenses = 0;
+  /** Who mints the OpToks; a key-rotation test swaps in the Authority's next key. */
+  public authority: DevAuthority;
 
   private constructor(
-    readonly dir: string,
-    readonly profile: EmbeddedProfile,
-    readonly runtime: SignerRuntime,
-    readonly app: NestFastifyApplication,
-    readonly clock: TestClock,
-    /** Who mints the OpToks; a key-rotation test swaps in the Authority's next key. */
-    public authority: DevAuthority,
-    readonly licensing: DevLicensing,
-    readonly logs: LogCapture,
+    private readonly harness: Harness,
+    readonly clock: ManualClock,
     private readonly tokenDefaults: OpTokClaims,
-  ) {}
-
-  static async start(options: AuthorityHarnessOptions = {}): Promise<AuthorityHarness> {
-    const dir = mkdtempSync(join(tmpdir(), 'signer-authority-'));
-    const profile = await generateEmbeddedProfile(dir, { port: options.port ?? 8080 });
-    const raw = parse(readFileSync(profile.configPath, 'utf8')) as RawConfig;
-    options.configure?.(raw, dir);
-    writeFileSync(profile.configPath, stringify(raw));
-    const config = loadConfig(profile.configPath, options.env ?? {});
-    const clock = new TestClock();
-    const runtime = await createRuntime(config, { clock });
-    const logs = new LogCapture();
-    const app = await createApp(runtime, {
-      logger: createLogger({ destination: logs }),
-      https: serverTls(config),
-    });
-    if (options.port !== undefined) await app.listen({ host: '127.0.0.1', port: options.port });
-    const readJwk = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as JWK;
-    return new AuthorityHarness(
-      dir,
-      profile,
-      runtime,
-      app,
-      clock,
-      await DevAuthority.fromPrivateJwk(readJwk(profile.authorityPrivateJwkFile)),
-      await DevLicensing.fromPrivateJwk(readJwk(profile.licensingPrivateJwkFile)),
-      logs,
-      options.tokenDefaults ?? {},
-    );
+  ) {
+    this.authority = harness.authority;
   }
 
-  async close(): Promise<void> {
-    await this.app.close();
-    await this.runtime.close();
-    rmSync(this.dir, { recursive: true, force: true });
+  static async start(options: AuthorityHarnessOptions = {}): Promise<AuthorityHarness> {
+    const clock = new ManualClock();
+    const harness = await startHarness({ ...options, clock });
+    return new AuthorityHarness(harness, clock, options.tokenDefaults ?? {});
+  }
+
+  get dir(): string {
+    return this.harness.dir;
+  }
+  get profile(): EmbeddedProfile {
+    return this.harness.profile;
+  }
+  get runtime(): SignerRuntime {
+    return this.harness.runtime;
+  }
+  get app(): NestFastifyApplication {
+    return this.harness.app;
+  }
+  get licensing(): DevLicensing {
+    return this.harness.licensing;
+  }
+  get logs(): LogCapture {
+    return this.harness.logs;
+  }
+
+  close(): Promise<void> {
+    return this.harness.close();
   }
 
   get signUrl(): string {
@@ -221,10 +180,7 @@ export class AuthorityHarness {
   }
 
   auditLines(): Array<Record<string, unknown>> {
-    return readFileSync(join(this.dir, 'audit/audit.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return this.harness.auditLines();
   }
 
   signedCount(): number {

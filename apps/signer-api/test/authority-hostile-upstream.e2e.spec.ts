@@ -82,7 +82,7 @@ describe('Authority keys from a hostile upstream (loopback)', () => {
       expect(endpoint.count('/.well-known/openid-configuration')).toBe(0);
 
       proxy.redirect(undefined);
-      h.clock.advance(31); // past jwksFetch.cooldownSeconds
+      h.clock.advanceSeconds(31); // past jwksFetch.cooldownSeconds
       expect((await signOnce(h)).statusCode).not.toBe(503);
       expect(endpoint.count('/.well-known/openid-configuration')).toBe(1);
     });

@@ -1,14 +1,4 @@
 import { request as httpsRequestRaw } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
-
-/** A loopback port that was free a moment ago (the public base URL, and so `htu`, must name it). */
-export async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 export interface HttpAnswer {
   statusCode: number;

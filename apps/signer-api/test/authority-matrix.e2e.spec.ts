@@ -278,7 +278,7 @@ describe('caller authentication negative matrix', () => {
     it('answers a stale nonce with use_dpop_nonce', () =>
       expectRow(useNonce(/stale or unknown/), async (poe) => {
         const stale = await h.nonce();
-        h.clock.advance(NONCE_TTL_SECONDS + 1);
+        h.clock.advanceSeconds(NONCE_TTL_SECONDS + 1);
         const { key, token } = await bound();
         return h.post(h.body(poe), {
           authorization: `DPoP ${token}`,

@@ -1,16 +1,14 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DpopKey } from '@signer/client';
 import { DevPki, type IssuedCertificate } from '@signer/testing';
 import {
-  AuthorityHarness,
   expectRefusal,
-  freePort,
   httpsRequest,
   tinyLimits,
+  type AuthorityHarness,
   type HttpAnswer,
   type RefusalExpectation,
 } from './authority-harness';
+import { startMtlsHarness } from './mtls-harness';
 
 jest.setTimeout(30_000);
 
@@ -27,28 +25,13 @@ describe('mTLS-bound callers over HTTPS', () => {
   let url: string;
 
   beforeAll(async () => {
-    pki = await DevPki.create('Stella Ops Test Client CA');
-    const [server, a, b] = await Promise.all([
-      pki.issueServer(),
-      pki.issueClient('scanner-web'),
-      pki.issueClient('export-center'),
-    ]);
-    [caller, colleague] = [a, b];
-    const port = await freePort();
-    h = await AuthorityHarness.start({
-      port,
-      configure: (raw, dir) => {
-        writeFileSync(join(dir, 'server.pem'), server.certPem);
-        writeFileSync(join(dir, 'server.key'), server.keyPem, { mode: 0o600 });
-        writeFileSync(join(dir, 'client-ca.pem'), pki.ca.certPem);
-        raw['server'] = {
-          ...raw['server'],
-          publicBaseUrl: `https://127.0.0.1:${port}`,
-          tls: { certFile: 'server.pem', keyFile: 'server.key', clientCaFile: 'client-ca.pem' },
-        };
-        raw['authority'] = { ...raw['authority'], senderConstraint: 'either' };
-      },
-    });
+    ({
+      h,
+      pki,
+      clients: [caller, colleague],
+    } = await startMtlsHarness((raw) => {
+      raw['authority'] = { ...raw['authority'], senderConstraint: 'either' };
+    }));
     url = h.signUrl;
   });
   afterAll(() => h.close());

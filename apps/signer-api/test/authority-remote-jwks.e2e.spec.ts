@@ -70,7 +70,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
       retired = await caller(first);
       expect((await signWith(retired.key, retired.token)).statusCode).toBe(200);
       endpoint.jwks = { keys: [...first.jwks().keys, ...next.jwks().keys] };
-      h.clock.advance(31); // past the refetch cooldown
+      h.clock.advanceSeconds(31); // past the refetch cooldown
       h.authority = next;
 
       const fresh = await caller(next);
@@ -81,7 +81,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
 
     it('refuses the retired key after the next refresh, even for a token it had verified and cached', async () => {
       endpoint.jwks = next.jwks();
-      h.clock.advance(301); // the keys are due for refresh; the next use starts it
+      h.clock.advanceSeconds(301); // the keys are due for refresh; the next use starts it
       const stranger = await caller(await DevAuthority.create('never-published'));
       const meanwhile = await signWith(stranger.key, stranger.token); // waits for that refresh
       expect(meanwhile.statusCode).toBe(401);
@@ -101,11 +101,11 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
   describe('when the Authority is down', () => {
     it('keeps signing with the known keys, and answers 503 for a kid it cannot look up', async () => {
       endpoint.mode = 'fail';
-      h.clock.advance(301);
+      h.clock.advanceSeconds(301);
       const known = await caller(next);
       expect((await signWith(known.key, known.token)).statusCode).toBe(200);
       const unknown = await caller(await DevAuthority.create('authority-2028'));
-      h.clock.advance(31);
+      h.clock.advanceSeconds(31);
       const response = await signWith(unknown.key, unknown.token);
       expectRefusal(h, response, { status: 503, code: 'upstream_unavailable' });
       expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -113,7 +113,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
     });
 
     it('stops trusting the known keys after maxStaleSeconds: 503 and not ready, until it is back', async () => {
-      h.clock.advance(3601);
+      h.clock.advanceSeconds(3601);
       const known = await caller(next);
       // No nonce dance: the OpTok gate answers before the proof is looked at.
       const refused = await h.post(h.body(await h.poe()), {
@@ -128,7 +128,7 @@ describe('Authority keys over HTTP (discovery, rotation, outage)', () => {
       });
 
       endpoint.mode = 'serve';
-      h.clock.advance(31);
+      h.clock.advanceSeconds(31);
       expect((await readyz()).statusCode).toBe(200);
       expect((await signWith(known.key, known.token)).statusCode).toBe(200);
     });

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DpopKey } from '@signer/client';
-import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
+import type { DpopKey } from '@signer/client';
+import {
+  generateEmbeddedProfile,
+  type DevAuthority,
+  type DevLicensing,
+  type EmbeddedProfile,
+} from '@signer/dev';
+import { freePort, privateSignerBundle, SignerProcess, type PrivateBundle } from '@signer/testing';
 import Redis from 'ioredis';
 import { parse, stringify } from 'yaml';
-import {
-  expectRefusal,
-  freePort,
-  httpRequest,
-  SIGN_PATH,
-  tinyLimits,
-  type HttpAnswer,
-} from './authority-harness';
-import { buildService, removeDir, Replica } from './authority-replicas';
+import { expectRefusal, httpRequest, SIGN_PATH, tinyLimits, type HttpAnswer } from './authority-harness';
+import { newCaller, profileParties } from './harness';
+import { deleteKeys } from './redis-harness';
 
 jest.setTimeout(120_000);
 
@@ -28,19 +28,18 @@ const PUBLIC_URL = 'http://signer.replicas.test';
  */
 describe('DPoP across two replicas sharing Redis', () => {
   const prefix = `signer-test:authority:${randomUUID()}:`;
-  const dirs: string[] = [];
+  let service: PrivateBundle;
+  let dir: string;
   let profile: EmbeddedProfile;
   let authority: DevAuthority;
   let licensing: DevLicensing;
-  let a: Replica;
-  let b: Replica;
-  const replicas: Replica[] = [];
+  let a: SignerProcess;
+  let b: SignerProcess;
+  const replicas: SignerProcess[] = [];
 
   beforeAll(async () => {
-    const service = await buildService();
-    dirs.push(service.dir);
-    const dir = mkdtempSync(join(tmpdir(), 'signer-replicas-'));
-    dirs.push(dir);
+    service = await privateSignerBundle('authority-replicas');
+    dir = mkdtempSync(join(tmpdir(), 'signer-replicas-'));
     profile = await generateEmbeddedProfile(dir);
     const raw = parse(readFileSync(profile.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
     raw['server'] = { ...raw['server'], publicBaseUrl: PUBLIC_URL };
@@ -52,12 +51,11 @@ describe('DPoP across two replicas sharing Redis', () => {
     // allSettled: a replica that started is stopped in afterAll even when the other one failed.
     const started = await Promise.allSettled(
       [portA, portB].map((port, index) =>
-        Replica.start({
-          main: service.main,
-          configPath: profile.configPath,
+        SignerProcess.start({
+          bundle: service.main,
           port,
           auditFile: join(dir, `audit/replica-${index}.jsonl`),
-          env: {},
+          env: { SIGNER_CONFIG: profile.configPath },
         }),
       ),
     );
@@ -65,30 +63,20 @@ describe('DPoP across two replicas sharing Redis', () => {
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     [a, b] = replicas;
-    const readJwk = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
-    authority = await DevAuthority.fromPrivateJwk(readJwk(profile.authorityPrivateJwkFile));
-    licensing = await DevLicensing.fromPrivateJwk(readJwk(profile.licensingPrivateJwkFile));
+    ({ authority, licensing } = await profileParties(profile));
   });
 
   afterAll(async () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
     const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeys(redis, prefix);
     redis.disconnect();
-    dirs.forEach(removeDir);
+    service?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const caller = async () => {
-    const key = await DpopKey.generate();
-    const token = await authority.mint({
-      tenant: profile.tenant,
-      installation: profile.installation,
-      jkt: key.thumbprint,
-    });
-    return { key, token };
-  };
+  const caller = () => newCaller(authority, profile);
   const poe = (signatures: number) =>
     licensing.mintPoe({
       tenant: profile.tenant,
@@ -112,10 +100,10 @@ describe('DPoP across two replicas sharing Redis', () => {
       nonce,
     }),
   });
-  const post = (replica: Replica, value: unknown, sent: Record<string, string>): Promise<HttpAnswer> =>
+  const post = (replica: SignerProcess, value: unknown, sent: Record<string, string>): Promise<HttpAnswer> =>
     httpRequest(`${replica.url}${SIGN_PATH}`, { body: value, headers: sent });
   /** The nonce dance against one replica: its `use_dpop_nonce` answer carries the nonce. */
-  const nonceFrom = async (replica: Replica) => {
+  const nonceFrom = async (replica: SignerProcess) => {
     const first = await post(replica, body('no-poe-needed'), await headers(await caller()));
     expect(first.statusCode).toBe(401);
     return String(first.headers['dpop-nonce']);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DEV_INSTALLATION, DEV_TENANT } from '@signer/dev';
 import { EndlessBodyServer, FakeLicensingServer, INTROSPECT_PATH, RedirectingProxy } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import { startCustomHarness } from './entitlement-harness';
-import { Caller, validBody, type Harness } from './harness';
+import { onlineLicensing } from './entitlement-harness';
+import { Caller, startHarness, validBody, type Harness } from './harness';
 
 /** The dev scanner release is 1.4.2 (2025): this licence allows it. */
 const GOOD = {
@@ -16,12 +16,7 @@ const GOOD = {
 
 /** Online Licensing at `introspectUrl`, nothing cached between requests (each PoE is new anyway). */
 const onlineAt = (introspectUrl: string) =>
-  startCustomHarness({
-    configure: (config) => {
-      delete config['licensing']['offlineJwksFile'];
-      Object.assign(config['licensing'], { introspectUrl, timeoutMs: 5000 });
-    },
-  });
+  startHarness({ configure: onlineLicensing(introspectUrl, { timeoutMs: 5000 }) });
 
 function expectUnavailable(harness: Harness, response: LightMyRequestResponse): void {
   expect(response.statusCode).toBe(503);

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DevPki, FakeLicensingServer, type IssuedCertificate } from '@signer/testing';
-import { AuthorityHarness, freePort, httpsRequest, type HttpAnswer } from './authority-harness';
+import { FakeLicensingServer, type DevPki, type IssuedCertificate } from '@signer/testing';
+import { httpsRequest, type AuthorityHarness, type HttpAnswer } from './authority-harness';
+import { startMtlsHarness } from './mtls-harness';
 
 jest.setTimeout(30_000);
 
@@ -19,30 +18,15 @@ describe('PoE as the mTLS client certificate, introspected online', () => {
 
   beforeAll(async () => {
     licensing = await FakeLicensingServer.start();
-    pki = await DevPki.create('Stella Ops Test Client CA');
-    const [server, a, b] = await Promise.all([
-      pki.issueServer(),
-      pki.issueClient('scanner-web'),
-      pki.issueClient('export-center'),
-    ]);
-    [entitled, unknown] = [a, b];
-    const port = await freePort();
-    h = await AuthorityHarness.start({
-      port,
-      configure: (raw, dir) => {
-        writeFileSync(join(dir, 'server.pem'), server.certPem);
-        writeFileSync(join(dir, 'server.key'), server.keyPem, { mode: 0o600 });
-        writeFileSync(join(dir, 'client-ca.pem'), pki.ca.certPem);
-        raw['server'] = {
-          ...raw['server'],
-          publicBaseUrl: `https://127.0.0.1:${port}`,
-          tls: { certFile: 'server.pem', keyFile: 'server.key', clientCaFile: 'client-ca.pem' },
-        };
-        raw['authority'] = { ...raw['authority'], senderConstraint: 'mtls' };
-        delete raw['licensing']['offlineJwksFile'];
-        raw['licensing']['introspectUrl'] = licensing.url;
-      },
-    });
+    ({
+      h,
+      pki,
+      clients: [entitled, unknown],
+    } = await startMtlsHarness((raw) => {
+      raw['authority'] = { ...raw['authority'], senderConstraint: 'mtls' };
+      delete raw['licensing']['offlineJwksFile'];
+      raw['licensing']['introspectUrl'] = licensing.url;
+    }));
     licensing.bindCertificate(
       entitled.der,
       {

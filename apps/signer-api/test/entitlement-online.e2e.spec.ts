@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DEV_INSTALLATION, DEV_TENANT, DevLicensing, type PoeClaims } from '@signer/dev';
 import { FakeLicensingServer } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
-import { OffsetClock, onlineLicensing, startCustomHarness } from './entitlement-harness';
-import { Caller, validBody, type Harness } from './harness';
+import { ManualClock } from '@signer/testing';
+import { onlineLicensing } from './entitlement-harness';
+import { expectProblem } from './problem';
+import { Caller, startHarness, validBody, type Harness } from './harness';
 
 const CACHE_TTL = 10;
 const NEGATIVE_TTL = 5;
@@ -17,21 +19,8 @@ const GOOD: PoeClaims = {
   max_version: '1.99.99',
 };
 
-function expectProblem(
-  response: LightMyRequestResponse,
-  status: number,
-  code: string,
-): Record<string, unknown> {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toContain('application/problem+json');
-  const body = response.json();
-  expect(body).toMatchObject({ status, code });
-  expect(body.auditId).toEqual(expect.any(String));
-  return body;
-}
-
 describe('PoE gate with online Licensing (fake Licensing on loopback)', () => {
-  const clock = new OffsetClock();
+  const clock = new ManualClock();
   const issued: string[] = [];
   let licensing: FakeLicensingServer;
   let harness: Harness;
@@ -49,7 +38,7 @@ describe('PoE gate with online Licensing (fake Licensing on loopback)', () => {
 
   beforeAll(async () => {
     licensing = await FakeLicensingServer.start();
-    harness = await startCustomHarness({
+    harness = await startHarness({
       clock,
       configure: onlineLicensing(licensing.url, {
         cacheTtlSeconds: CACHE_TTL,

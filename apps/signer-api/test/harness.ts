@@ -3,22 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DpopKey } from '@signer/client';
-import {
-  DevAuthority,
-  DevLicensing,
-  generateEmbeddedProfile,
-  type EmbeddedProfile,
-  type OpTokClaims,
-} from '@signer/dev';
-import type { LightMyRequestResponse } from 'fastify';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { AuditSink, Clock } from '@signer/core';
+import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
+import { readJsonLines } from '@signer/testing';
+import type { JWK } from 'jose';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig } from '../src/config/load-config';
 import { createApp } from '../src/http/create-app';
+import { serverTls } from '../src/http/server-tls';
 import { createLogger } from '../src/observability/logger';
+import { createAuditSink } from '../src/wiring/audit';
 import { createRuntime, type SignerRuntime } from '../src/wiring/create-runtime';
 
-export const SIGN_PATH = '/api/v1/signer/sign/dsse';
+export { Caller, newCaller, SIGN_PATH, validBody } from './caller';
 
 /** Collects every log line the app writes, so tests can grep them for secrets. */
 export class LogCapture extends Writable {
@@ -29,7 +27,12 @@ export class LogCapture extends Writable {
   }
 }
 
+/** The generated config file, parsed (YAML sections by name). */
+export type RawConfig = Record<string, Record<string, unknown>>;
+
 export interface Harness {
+  /** The profile's folder (keys, audit trail); removed by `close()`. */
+  dir: string;
   profile: EmbeddedProfile;
   runtime: SignerRuntime;
   app: NestFastifyApplication;
@@ -42,136 +45,69 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
-  /** Edits the generated config file (parsed YAML) before the Signer loads it, e.g. to drop a key. */
-  editConfig?: (config: Record<string, Record<string, unknown>>) => void;
+  /** `SIGNER__…` overrides applied when the config is loaded. */
+  env?: NodeJS.ProcessEnv;
+  /** Edits the generated config before the Signer loads it (drop a key, online Licensing, TLS). */
+  configure?: (config: RawConfig, dir: string) => void;
+  /** Listen on this loopback port (a real TLS handshake); otherwise `inject()` only. */
+  port?: number;
+  clock?: Clock;
+  /** Wraps the real file audit sink (to observe or delay what reaches it). */
+  audit?: (real: AuditSink) => AuditSink;
+  /** Turns tracing on with this exporter. */
+  spanExporter?: SpanExporter;
 }
 
-/** A real Signer on a freshly generated embedded profile, served through Fastify `inject()`. */
-export async function startHarness(
-  env: NodeJS.ProcessEnv = {},
-  options: HarnessOptions = {},
-): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'signer-e2e-'));
-  const profile = await generateEmbeddedProfile(dir);
-  if (options.editConfig) {
-    const config = parseYaml(readFileSync(profile.configPath, 'utf8')) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    options.editConfig(config);
-    writeFileSync(profile.configPath, stringifyYaml(config));
-  }
-  const runtime = await createRuntime(loadConfig(profile.configPath, env));
-  const logs = new LogCapture();
-  const app = await createApp(runtime, { logger: createLogger({ destination: logs }) });
-  const authority = await DevAuthority.fromPrivateJwk(
-    JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
-  );
-  const auditFile = join(dir, 'audit/audit.jsonl');
+/** The dev Authority and Licensing holding a generated profile's private keys. */
+export async function profileParties(
+  profile: EmbeddedProfile,
+): Promise<{ authority: DevAuthority; licensing: DevLicensing }> {
+  const readJwk = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as JWK;
   return {
+    authority: await DevAuthority.fromPrivateJwk(readJwk(profile.authorityPrivateJwkFile)),
+    licensing: await DevLicensing.fromPrivateJwk(readJwk(profile.licensingPrivateJwkFile)),
+  };
+}
+
+/**
+ * The one in-process starter: a real Signer on a freshly generated embedded profile (every gate
+ * on, file audit trail, memory quotas), served through Fastify `inject()`. The other harnesses are
+ * option sets and helpers on top of it.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'signer-e2e-'));
+  const profile = await generateEmbeddedProfile(dir, { port: options.port });
+  if (options.configure) {
+    const raw = parseYaml(readFileSync(profile.configPath, 'utf8')) as RawConfig;
+    options.configure(raw, dir);
+    writeFileSync(profile.configPath, stringifyYaml(raw));
+  }
+  const config = loadConfig(profile.configPath, options.env ?? {});
+  const audit = options.audit?.(await createAuditSink(config));
+  const runtime = await createRuntime(config, {
+    clock: options.clock,
+    audit,
+    spanExporter: options.spanExporter,
+  });
+  const logs = new LogCapture();
+  const app = await createApp(runtime, {
+    logger: createLogger({ destination: logs }),
+    https: serverTls(config),
+  });
+  if (options.port !== undefined) await app.listen({ host: '127.0.0.1', port: options.port });
+  return {
+    dir,
     profile,
     runtime,
     app,
-    authority,
-    licensing: await DevLicensing.fromPrivateJwk(
-      JSON.parse(readFileSync(profile.licensingPrivateJwkFile, 'utf8')),
-    ),
+    ...(await profileParties(profile)),
     poe: readFileSync(profile.poeFile, 'utf8'),
     logs,
-    auditLines: () =>
-      readFileSync(auditFile, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    auditLines: () => readJsonLines(join(dir, 'audit/audit.jsonl')),
     close: async () => {
       await app.close();
       await runtime.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-export function validBody(
-  harness: Harness,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    subject: [
-      { name: 'registry.example/app@sha256:' + 'ab'.repeat(32), digest: { sha256: 'ab'.repeat(32) } },
-    ],
-    predicateType: 'https://stella-ops.org/attestations/sbom/1',
-    predicate: { sbom: { format: 'cyclonedx', components: 3 } },
-    scannerImageDigest: harness.profile.scannerImageDigest,
-    poe: { format: 'jwt', value: harness.poe },
-    ...overrides,
-  };
-}
-
-/** A DPoP-bound caller that performs the nonce dance like a real client. */
-export class Caller {
-  private nonce?: string;
-
-  private constructor(
-    private readonly harness: Harness,
-    readonly key: DpopKey,
-    readonly token: string,
-  ) {}
-
-  static async create(harness: Harness, claims: OpTokClaims = {}): Promise<Caller> {
-    const key = await DpopKey.generate();
-    const token = await harness.authority.mint({
-      tenant: harness.profile.tenant,
-      installation: harness.profile.installation,
-      jkt: key.thumbprint,
-      ...claims,
-    });
-    return new Caller(harness, key, token);
-  }
-
-  async proof(
-    method: string,
-    path: string,
-    overrides: { nonce?: string | null; iat?: number; jti?: string; url?: string } = {},
-  ): Promise<string> {
-    const nonce = overrides.nonce === null ? undefined : (overrides.nonce ?? this.nonce);
-    return this.key.proof({
-      method,
-      url: overrides.url ?? `${this.harness.runtime.publicBaseUrl}${path}`,
-      accessToken: this.token,
-      nonce,
-      iat: overrides.iat,
-      jti: overrides.jti,
-    });
-  }
-
-  /** Sends a request; on `use_dpop_nonce` retries once with the server's nonce. */
-  async send(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> {
-    const attempt = async () =>
-      this.harness.app.inject({
-        method,
-        url: path,
-        headers: {
-          authorization: `DPoP ${this.token}`,
-          dpop: await this.proof(method, path.split('?')[0]),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-      });
-    let response = await attempt();
-    if (response.statusCode === 401 && response.json().code === 'use_dpop_nonce') {
-      this.nonce = response.headers['dpop-nonce'] as string;
-      response = await attempt();
-    }
-    return response;
-  }
-
-  sign(body: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    return this.send('POST', SIGN_PATH, body, headers);
-  }
 }

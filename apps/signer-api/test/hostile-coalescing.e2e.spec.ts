@@ -14,8 +14,8 @@ import {
 } from '@signer/testing';
 import type { LightMyRequestResponse } from 'fastify';
 import { AuthorityHarness, discoveryOptions } from './authority-harness';
-import { onlineLicensing, startCustomHarness } from './entitlement-harness';
-import { Caller, validBody, type Harness } from './harness';
+import { onlineLicensing } from './entitlement-harness';
+import { Caller, startHarness, validBody, type Harness } from './harness';
 import { startRegistryHarness, type RegistryHarness } from './release-harness';
 import { KEYLESS_SUBJECT, keylessBody, startKeylessSigner, type KeylessSigner } from './signing-fixtures';
 
@@ -228,7 +228,7 @@ describe('concurrent refusals that share one upstream failure', () => {
 
     beforeAll(async () => {
       licensing = await FakeLicensingServer.start();
-      harness = await startCustomHarness({
+      harness = await startHarness({
         configure: onlineLicensing(licensing.url, { timeoutMs: TIMEOUT_MS }),
       });
       caller = await Caller.create(harness);
@@ -294,7 +294,7 @@ describe('concurrent refusals that share one upstream failure', () => {
       it('gives each request with the token its own refusal and record, after one refetch', async () => {
         expect((await h.signAsValidCaller(await h.poe())).statusCode).toBe(200); // keys fetched
         endpoint.mode = 'fail';
-        h.clock.advance(31); // past the refetch cooldown: the unknown kid may trigger one refetch
+        h.clock.advanceSeconds(31); // past the refetch cooldown: the unknown kid may trigger one refetch
         const fetches = endpoint.count('/jwks.json');
         const key = await DpopKey.generate();
         const token = await (

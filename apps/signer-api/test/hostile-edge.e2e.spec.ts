@@ -51,10 +51,9 @@ describe('the HTTP edge under hostile traffic', () => {
   describe('when anonymous refusals arrive faster than their per-second budget', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await startHarness(
-        {},
-        { editConfig: (config) => void (config['audit']['anonymousRecordsPerSecond'] = 5) },
-      );
+      harness = await startHarness({
+        configure: (config) => void (config['audit']['anonymousRecordsPerSecond'] = 5),
+      });
     });
     afterAll(() => harness.close());
 
@@ -139,15 +138,12 @@ describe('the HTTP edge under hostile traffic', () => {
     let harness: Harness;
     let port: number;
     beforeAll(async () => {
-      harness = await startHarness(
-        {},
-        {
-          editConfig: (config) => {
-            config['server']['keepAliveTimeoutMs'] = 1000;
-            config['server']['maxConnections'] = 16;
-          },
+      harness = await startHarness({
+        configure: (config) => {
+          config['server']['keepAliveTimeoutMs'] = 1000;
+          config['server']['maxConnections'] = 16;
         },
-      );
+      });
       await harness.app.listen({ port: 0, host: '127.0.0.1' });
       port = (harness.app.getHttpServer().address() as AddressInfo).port;
     });

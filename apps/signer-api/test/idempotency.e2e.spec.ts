@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
 import { Caller, startHarness, validBody, type Harness } from './harness';
-import { FaultyRedisProxy, REDIS_TARGET } from './quotas-redis-proxy';
+import { startRedisHarness, type RedisHarness } from './redis-harness';
 
 /** A body whose bundle is large: the predicate carries `kib` KiB of caller text. */
 const largeBody = (harness: Harness, n: number, kib = 32) =>
@@ -110,10 +108,9 @@ describe('Idempotency-Key records under a byte budget (memory store)', () => {
   let caller: Caller;
 
   beforeAll(async () => {
-    harness = await startHarness(
-      {},
-      { editConfig: (config) => void (config['idempotency'] = { maxBytesPerTenant: 150_000 }) },
-    );
+    harness = await startHarness({
+      configure: (config) => void (config['idempotency'] = { maxBytesPerTenant: 150_000 }),
+    });
     caller = await Caller.create(harness);
   });
   afterAll(() => harness.close());
@@ -154,30 +151,16 @@ describe('Idempotency-Key records under a byte budget (memory store)', () => {
 });
 
 describe('Idempotency-Key claims on Redis when the completion write is lost', () => {
-  const prefix = `signer-test:${randomUUID()}:`;
-  let proxy: FaultyRedisProxy;
-  let redis: Redis;
+  let redisHarness: RedisHarness;
   let harness: Harness;
   let caller: Caller;
 
   beforeAll(async () => {
-    proxy = await FaultyRedisProxy.start();
-    redis = new Redis(`redis://${REDIS_TARGET.host}:${REDIS_TARGET.port}`);
-    harness = await startHarness({
-      SIGNER__QUOTAS__STORE: 'redis',
-      SIGNER__QUOTAS__REDISURL: proxy.url,
-      SIGNER__QUOTAS__REDISKEYPREFIX: JSON.stringify(prefix), // env values are YAML
-      SIGNER__IDEMPOTENCY__LEASESECONDS: '1',
-    });
+    redisHarness = await startRedisHarness({ env: { SIGNER__IDEMPOTENCY__LEASESECONDS: '1' } });
+    harness = redisHarness.harness;
     caller = await Caller.create(harness);
   });
-  afterAll(async () => {
-    await harness.close();
-    await proxy.close();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  afterAll(() => redisHarness.close());
 
   /** Signs without a key until Redis answers again (the client reconnects within about 1 s). */
   const untilRedisAnswers = async () => {
@@ -192,10 +175,10 @@ describe('Idempotency-Key claims on Redis when the completion write is lost', ()
     it('answers the retry after the lease (signing again), not 503 for a day', async () => {
       await untilRedisAnswers(); // learn a DPoP nonce first
       // The completion script carries the answer's JSON: cut Redis the moment it is sent.
-      proxy.cutWhen((command) => command.includes('"outcome":'));
+      redisHarness.proxy.cutWhen((command) => command.includes('"outcome":'));
       const first = await caller.sign(validBody(harness), { 'idempotency-key': 'lost-1' });
       expect(first.statusCode).toBe(200); // the signature stands; the record write failed
-      proxy.restore();
+      redisHarness.proxy.restore();
       await untilRedisAnswers();
       await new Promise((resolve) => setTimeout(resolve, 1000)); // the 1 s lease ends
 

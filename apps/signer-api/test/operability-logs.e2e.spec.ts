@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Caller, SIGN_PATH, validBody, type Harness } from './harness';
-import { logRecords, sample, startOperabilityHarness } from './operability-harness';
+import { Caller, SIGN_PATH, startHarness, validBody, type Harness } from './harness';
+import { logRecords, sample, SIGN_GATES } from './operability-harness';
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
 
@@ -29,7 +29,7 @@ describe('logs and metrics over a full e2e run', () => {
   const statuses: Record<string, number> = {};
 
   beforeAll(async () => {
-    harness = await startOperabilityHarness();
+    harness = await startHarness();
     const dir = harness.profile.dir;
     const privateD = (file: string) => (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { d: string }).d;
     const pem = readFileSync(join(dir, 'signing/default.pem'), 'utf8');
@@ -196,20 +196,7 @@ describe('logs and metrics over a full e2e run', () => {
     });
 
     it('has a duration histogram for every gate and the total', () => {
-      for (const stage of [
-        'body',
-        'optok',
-        'binding',
-        'scope',
-        'poe',
-        'release',
-        'predicate',
-        'size',
-        'quota',
-        'sign',
-        'audit',
-        'total',
-      ]) {
+      for (const stage of [...SIGN_GATES, 'total']) {
         expect(sample(after, 'signer_request_duration_seconds_count', { stage })).toBeGreaterThan(0);
       }
     });

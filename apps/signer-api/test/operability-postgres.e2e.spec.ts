@@ -2,8 +2,8 @@ import { Client, type Pool } from 'pg';
 import { createAuditPool, verifyPostgresAudit } from '@signer/infra-store';
 import { createThrowawayDatabase, TcpProxy, type ThrowawayDatabase } from '@signer/testing';
 import { adminReadyz, type AdminReadyz } from './admin-readyz';
-import { Caller, validBody, type Harness } from './harness';
-import { logRecords, sample, startOperabilityHarness } from './operability-harness';
+import { Caller, startHarness, validBody, type Harness } from './harness';
+import { logRecords, sample } from './operability-harness';
 
 /**
  * The Signer on `audit.sink: postgres`, against the real PostgreSQL through a loopback proxy that
@@ -19,7 +19,7 @@ describe('audit.sink: postgres (e2e)', () => {
   beforeAll(async () => {
     db = await createThrowawayDatabase('signer_e2e');
     proxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
-    harness = await startOperabilityHarness({
+    harness = await startHarness({
       env: {
         SIGNER__AUDIT__SINK: 'postgres',
         SIGNER__AUDIT__POSTGRESURL: db.urlAs('postgres', '127.0.0.1', proxy.port),

@@ -2,30 +2,17 @@ import diagnostics from 'node:diagnostics_channel';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '@signer/testing';
-import { Caller, validBody, type Harness } from './harness';
-import { logRecords, startOperabilityHarness } from './operability-harness';
+import { Caller, startHarness, validBody, type Harness } from './harness';
+import { logRecords, SIGN_GATES } from './operability-harness';
 
 const CALLER_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
-const SIGN_GATES = [
-  'body',
-  'optok',
-  'binding',
-  'scope',
-  'poe',
-  'release',
-  'predicate',
-  'size',
-  'quota',
-  'sign',
-  'audit',
-];
 
 describe('OpenTelemetry tracing (e2e)', () => {
   describe('when telemetry is not configured', () => {
     let harness: Harness;
     beforeAll(async () => {
-      harness = await startOperabilityHarness();
+      harness = await startHarness();
       const caller = await Caller.create(harness);
       expect((await caller.sign(validBody(harness))).statusCode).toBe(200);
     }, 30_000);
@@ -59,7 +46,7 @@ describe('OpenTelemetry tracing (e2e)', () => {
 
     beforeAll(async () => {
       db = await createThrowawayDatabase('signer_trace');
-      harness = await startOperabilityHarness({
+      harness = await startHarness({
         env: { SIGNER__AUDIT__SINK: 'postgres', SIGNER__AUDIT__POSTGRESURL: db.url },
         spanExporter: exporter,
       });

@@ -1,21 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DpopKey } from '@signer/client';
-import { DevAuthority, DevLicensing, generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
-import { QuotaTrace, type TracedLimits } from '@signer/testing';
-import Redis from 'ioredis';
-import { SIGN_PATH } from './harness';
-import { FaultyRedisProxy, REDIS_TARGET } from './quotas-redis-proxy';
+import type { DpopKey } from '@signer/client';
 import {
-  bundleSignerApi,
+  generateEmbeddedProfile,
+  type DevAuthority,
+  type DevLicensing,
+  type EmbeddedProfile,
+} from '@signer/dev';
+import {
   freePort,
-  startReplica,
-  stopReplica,
-  WORKSPACE_ROOT,
-  type Replica,
-} from './quotas-replicas';
+  privateSignerBundle,
+  QuotaTrace,
+  SHARED_REDIS,
+  SHARED_REDIS_URL,
+  SignerProcess,
+  TcpProxy,
+  type PrivateBundle,
+  type TracedLimits,
+} from '@signer/testing';
+import Redis from 'ioredis';
+import { newCaller, profileParties, SIGN_PATH } from './harness';
+import { deleteKeys } from './redis-harness';
 
 const LIMITS = { qps: 20, burst: 20, concurrency: 4 };
 const LOAD = 200;
@@ -30,6 +37,12 @@ const CONTENDING_WORKERS = 24;
 const LINK_DELAY_MS = 20;
 const LEASE_SECONDS = 5;
 
+/** One of the three processes, by name. */
+interface Replica {
+  name: string;
+  signer: SignerProcess;
+}
+
 interface Outcome {
   replica: string;
   status: number;
@@ -39,11 +52,11 @@ interface Outcome {
 
 describe('quotas.store: redis shared by three signer processes (real Redis)', () => {
   const prefix = `signer-test:${randomUUID()}:`;
-  const outDir = join(WORKSPACE_ROOT, 'tmp', `quotas-replicas-${randomUUID()}`);
+  let service: PrivateBundle | undefined;
   const profileDir = mkdtempSync(join(tmpdir(), 'signer-replicas-'));
   const replicas: Replica[] = [];
-  const proxies: FaultyRedisProxy[] = [];
-  const redis = new Redis(`redis://${REDIS_TARGET.host}:${REDIS_TARGET.port}`);
+  const proxies: TcpProxy[] = [];
+  const redis = new Redis(SHARED_REDIS_URL);
   let monitor: Awaited<ReturnType<Redis['monitor']>>;
   const traces: QuotaTrace[] = [];
   let profile: EmbeddedProfile;
@@ -69,21 +82,13 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
       max_version: '1.99.99',
       limits,
     });
-  const newCaller = async () => {
-    const key = await DpopKey.generate();
-    const token = await authority.mint({
-      tenant: profile.tenant,
-      installation: profile.installation,
-      jkt: key.thumbprint,
-    });
-    return { key, token };
-  };
+  const freshCaller = () => newCaller(authority, profile);
   const sign = async (
     replica: Replica,
     poe: string,
     caller: { key: DpopKey; token: string },
   ): Promise<Outcome> => {
-    const url = `${replica.url}${SIGN_PATH}`;
+    const url = `${replica.signer.url}${SIGN_PATH}`;
     const response = await fetch(url, {
       method: 'POST',
       headers: {
@@ -104,18 +109,12 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
   };
 
   beforeAll(async () => {
-    mkdirSync(outDir, { recursive: true });
     const [bundle, generated] = await Promise.all([
-      bundleSignerApi(outDir),
+      privateSignerBundle('quotas-replicas'),
       generateEmbeddedProfile(profileDir, { nonce: 'optional' }),
     ]);
-    profile = generated;
-    authority = await DevAuthority.fromPrivateJwk(
-      JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
-    );
-    licensing = await DevLicensing.fromPrivateJwk(
-      JSON.parse(readFileSync(profile.licensingPrivateJwkFile, 'utf8')),
-    );
+    [service, profile] = [bundle, generated];
+    ({ authority, licensing } = await profileParties(profile));
     monitor = await redis.monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
       for (const t of traces) t.observe(args, source);
@@ -123,42 +122,50 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
     const names = ['a', 'b', 'c'];
     const started = await Promise.all(
       names.map(async (name) => {
-        const proxy = await FaultyRedisProxy.start();
+        const proxy = await TcpProxy.start(SHARED_REDIS);
         proxy.delayMs = LINK_DELAY_MS;
         proxies.push(proxy);
-        return startReplica(name, bundle, await freePort(), {
-          SIGNER_CONFIG: profile.configPath,
-          SIGNER__AUDIT__FILEPATH: join(profileDir, 'audit', `${name}.jsonl`),
-          SIGNER__QUOTAS__STORE: 'redis',
-          SIGNER__QUOTAS__REDISURL: proxy.url,
-          SIGNER__QUOTAS__REDISKEYPREFIX: JSON.stringify(prefix),
-          SIGNER__QUOTAS__LEASESECONDS: String(LEASE_SECONDS),
+        const port = await freePort();
+        const signer = await SignerProcess.start({
+          bundle: bundle.main,
+          port,
+          auditFile: join(profileDir, 'audit', `${name}.jsonl`),
+          readyPath: '/healthz',
+          stdout: 'drain',
+          env: {
+            SIGNER_CONFIG: profile.configPath,
+            SIGNER__SERVER__PUBLICBASEURL: `http://127.0.0.1:${port}`,
+            SIGNER__QUOTAS__STORE: 'redis',
+            SIGNER__QUOTAS__REDISURL: proxy.url('redis'),
+            SIGNER__QUOTAS__REDISKEYPREFIX: JSON.stringify(prefix),
+            SIGNER__QUOTAS__LEASESECONDS: String(LEASE_SECONDS),
+          },
         });
+        return { name, signer };
       }),
     );
     replicas.push(...started);
     // Warm every replica (JIT, key imports, release verdict) so the measured runs start hot: a
     // cold start would leave the first tokens of the bucket idle at its cap.
     const warmPoe = await poeFor('lic-warmup', { qps: 1000, burst: 1000, concurrency: 100 });
-    const warmCaller = await newCaller();
+    const warmCaller = await freshCaller();
     for (let round = 0; round < 5; round += 1)
       await Promise.all(replicas.map((replica) => sign(replica, warmPoe, warmCaller)));
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(replicas.map(stopReplica));
+    await Promise.all(replicas.map((replica) => replica.signer.stop()));
     await Promise.all(proxies.map((proxy) => proxy.close()));
     monitor?.disconnect();
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, prefix);
     redis.disconnect();
-    rmSync(outDir, { recursive: true, force: true });
+    service?.remove();
     rmSync(profileDir, { recursive: true, force: true });
   }, 60_000);
 
   /** Sends LOAD requests for one PoE from `workers` callers, round-robin over the replicas. */
   const load = async (poe: string, workers: number): Promise<Outcome[]> => {
-    const callers = await Promise.all(Array.from({ length: workers }, newCaller));
+    const callers = await Promise.all(Array.from({ length: workers }, freshCaller));
     const outcomes: Outcome[] = [];
     let next = 0;
     await Promise.all(
@@ -239,7 +246,7 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
       const leases = trace('lic-kill', { qps: 100, burst: 100, concurrency: 1 });
       const keys = keysOf('lic-kill');
       const poe = await poeFor('lic-kill', { qps: 100, burst: 100, concurrency: 1 });
-      const caller = await newCaller();
+      const caller = await freshCaller();
       const [victim, survivor] = [replicas[0], replicas[1]];
       proxies.forEach((proxy) => (proxy.delayMs = 0));
       proxies[0].delayMs = 400;
@@ -251,8 +258,7 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
         if (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(held).toHaveLength(2);
-      victim.process.kill('SIGKILL');
-      await victim.exited;
+      await victim.signer.kill();
       await doomed;
       const [deadLease, deadExpiry] = [held[0], Number(held[1])];
 

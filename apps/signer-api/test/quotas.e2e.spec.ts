@@ -4,12 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { SignerError, type AuditRecord, type AuditSink } from '@signer/core';
 import { DEV_INSTALLATION, DEV_TENANT } from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
-import Redis from 'ioredis';
-import { OffsetClock, startCustomHarness } from './entitlement-harness';
-import { Caller, SIGN_PATH, validBody, type Harness } from './harness';
-import { FaultyRedisProxy, REDIS_TARGET } from './quotas-redis-proxy';
-
-const REDIS_URL = `redis://${REDIS_TARGET.host}:${REDIS_TARGET.port}`;
+import { ManualClock } from '@signer/testing';
+import { Caller, SIGN_PATH, startHarness, validBody, type Harness } from './harness';
+import { startRedisHarness, type RedisHarness } from './redis-harness';
 
 function expectThrottled(response: LightMyRequestResponse, limit: string): Record<string, unknown> {
   expect(response.statusCode).toBe(429);
@@ -49,27 +46,36 @@ class ControlledAudit implements AuditSink {
   }
 }
 
+/** A PoE of a licence of its own, so what one test consumes no other test shares. */
+function poeOfItsOwn(
+  harness: Harness,
+  limits: Record<string, number>,
+  claims: Record<string, unknown> = {},
+): Promise<string> {
+  return harness.licensing.mintPoe({
+    tenant: DEV_TENANT,
+    installation: DEV_INSTALLATION,
+    license_id: `lic-${randomUUID()}`,
+    valid_release_year: 2030,
+    limits,
+    ...claims,
+  });
+}
+
 describe('plan quotas end to end', () => {
   describe('with the memory store', () => {
-    const clock = new OffsetClock();
+    const clock = new ManualClock();
     let audit: ControlledAudit;
     let harness: Harness;
     let caller: Caller;
 
     const poeWith = (limits: Record<string, number>, claims: Record<string, unknown> = {}) =>
-      harness.licensing.mintPoe({
-        tenant: DEV_TENANT,
-        installation: DEV_INSTALLATION,
-        license_id: `lic-${randomUUID()}`,
-        valid_release_year: 2030,
-        limits,
-        ...claims,
-      });
+      poeOfItsOwn(harness, limits, claims);
     const sign = (poe: string, who = caller) =>
       who.sign(validBody(harness, { poe: { format: 'jwt', value: poe } }));
 
     beforeAll(async () => {
-      harness = await startCustomHarness({ clock, audit: (real) => (audit = new ControlledAudit(real)) });
+      harness = await startHarness({ clock, audit: (real) => (audit = new ControlledAudit(real)) });
       caller = await Caller.create(harness);
     });
     afterAll(() => harness.close());
@@ -178,42 +184,19 @@ describe('plan quotas end to end', () => {
   });
 
   describe('with the Redis store', () => {
-    const prefix = `signer-test:${randomUUID()}:`;
-    let proxy: FaultyRedisProxy;
+    let redisHarness: RedisHarness;
     let harness: Harness;
     let caller: Caller;
-    let redis: Redis;
 
-    const poeWith = (limits: Record<string, number>) =>
-      harness.licensing.mintPoe({
-        tenant: DEV_TENANT,
-        installation: DEV_INSTALLATION,
-        license_id: `lic-${randomUUID()}`,
-        valid_release_year: 2030,
-        limits,
-      });
+    const poeWith = (limits: Record<string, number>) => poeOfItsOwn(harness, limits);
     const sign = (poe: string) => caller.sign(validBody(harness, { poe: { format: 'jwt', value: poe } }));
 
     beforeAll(async () => {
-      proxy = await FaultyRedisProxy.start();
-      redis = new Redis(REDIS_URL);
-      harness = await startCustomHarness({
-        env: {
-          SIGNER__QUOTAS__STORE: 'redis',
-          SIGNER__QUOTAS__REDISURL: proxy.url,
-          // Env values are YAML: quote a prefix that ends in ':'.
-          SIGNER__QUOTAS__REDISKEYPREFIX: JSON.stringify(prefix),
-        },
-      });
+      redisHarness = await startRedisHarness();
+      harness = redisHarness.harness;
       caller = await Caller.create(harness);
     });
-    afterAll(async () => {
-      await harness.close();
-      await proxy.close();
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length) await redis.del(...keys);
-      redis.disconnect();
-    });
+    afterAll(() => redisHarness.close());
 
     describe('when the bucket runs dry', () => {
       it('counts down qpsRemaining in Redis and refuses with Retry-After', async () => {
@@ -223,7 +206,7 @@ describe('plan quotas end to end', () => {
         const refused = await sign(poe);
         expectThrottled(refused, 'qps');
         expect(refused.headers['retry-after']).toBe('2');
-        const state = await redis.keys(`${prefix}quota:*:state`);
+        const state = await redisHarness.redis.keys(`${redisHarness.prefix}quota:*:state`);
         expect(state.length).toBeGreaterThanOrEqual(1);
       });
     });
@@ -234,7 +217,7 @@ describe('plan quotas end to end', () => {
         expect((await sign(poe)).statusCode).toBe(200);
 
         // Cut the link the moment the quota script is sent: it never reaches Redis.
-        proxy.cutWhen((command) => command.includes(`${prefix}quota:`));
+        redisHarness.proxy.cutWhen((command) => command.includes(`${redisHarness.prefix}quota:`));
         const cut = await sign(poe);
         expect(cut.statusCode).toBe(503);
         expect(cut.headers['retry-after']).toBe('1');
@@ -249,7 +232,7 @@ describe('plan quotas end to end', () => {
         expect(during.map((r) => r.statusCode)).toEqual(Array(5).fill(503));
         expect(during.every((r) => r.json().code === 'upstream_unavailable')).toBe(true);
 
-        proxy.restore();
+        redisHarness.proxy.restore();
         let status = 0;
         for (let attempt = 0; attempt < 60 && status !== 200; attempt += 1) {
           status = (await sign(poe)).statusCode;

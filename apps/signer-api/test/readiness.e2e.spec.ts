@@ -145,7 +145,7 @@ describe('readiness under load (cached, single flight, detail for operators only
   describe('when the window has passed', () => {
     it('checks each dependency once more for the next flood', async () => {
       const before = counts();
-      h.clock.advance(6);
+      h.clock.advanceSeconds(6);
       await flood(30);
       expect(counts()).toEqual({
         kms: before.kms + 1,
@@ -160,7 +160,7 @@ describe('readiness under load (cached, single flight, detail for operators only
       registry.hold = true;
       const before = counts();
       for (let window = 0; window < 2; window += 1) {
-        h.clock.advance(6);
+        h.clock.advanceSeconds(6);
         const answers = await flood(30);
         expect(answers.map((r) => r.statusCode)).toEqual(Array(30).fill(503));
         expect(answers[0].json()).toEqual({ status: 'not_ready' });
@@ -176,9 +176,9 @@ describe('readiness under load (cached, single flight, detail for operators only
       });
 
       registry.release();
-      h.clock.advance(6);
+      h.clock.advanceSeconds(6);
       await publicReadyz();
-      h.clock.advance(6);
+      h.clock.advanceSeconds(6);
       expect((await publicReadyz()).statusCode).toBe(200);
       expect(registry.probes).toBe(before.registry + 2);
     });

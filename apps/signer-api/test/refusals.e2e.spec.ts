@@ -1,29 +1,10 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { DpopKey } from '@signer/client';
+import { expectProblem } from './problem';
 import { Caller, SIGN_PATH, startHarness, validBody, type Harness } from './harness';
 import { decodeClaims, hmacWithPublicKey, unsecuredJwt } from './hostile-tokens';
 
 const secrets: string[] = [];
-
-function expectProblem(
-  response: LightMyRequestResponse,
-  status: number,
-  code: string,
-): Record<string, unknown> {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toContain('application/problem+json');
-  const body = response.json();
-  expect(body).toMatchObject({
-    status,
-    code,
-    type: expect.stringContaining(code),
-    title: expect.any(String),
-    detail: expect.any(String),
-  });
-  expect(body.auditId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(response.headers['x-correlation-id']).toBeDefined();
-  return body;
-}
 
 describe('POST /api/v1/signer/sign/dsse refusals', () => {
   let harness: Harness;

@@ -5,6 +5,8 @@ import { writePublicKeysFile, type ReleaseKey } from '@signer/dev';
 import type { LightMyRequestResponse } from 'fastify';
 import { Caller, startHarness, validBody, type Harness } from './harness';
 
+export { expectProblem } from './problem';
+
 export const REFERRERS_PATH = '/api/v1/signer/verify/referrers';
 
 export interface RegistryHarnessOptions {
@@ -30,19 +32,17 @@ export interface RegistryHarness {
 export async function startRegistryHarness(options: RegistryHarnessOptions): Promise<RegistryHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'release-keys-'));
   const keysFile = writePublicKeysFile(join(dir, 'release-keys.pem'), options.trustedKeys);
-  const harness = await startHarness(
-    {
+  const harness = await startHarness({
+    env: {
       SIGNER__RELEASEINTEGRITY__REGISTRYURL: options.registryUrl,
       SIGNER__RELEASEINTEGRITY__TRUSTEDKEYSFILES: JSON.stringify([keysFile]),
       ...options.env,
     },
-    {
-      editConfig: (config) => {
-        delete config.releaseIntegrity.ociLayoutPath;
-        if (options.registryAuth) config.releaseIntegrity.registryAuth = options.registryAuth;
-      },
+    configure: (config) => {
+      delete config.releaseIntegrity.ociLayoutPath;
+      if (options.registryAuth) config.releaseIntegrity.registryAuth = options.registryAuth;
     },
-  );
+  });
   const caller = await Caller.create(harness);
   return {
     harness,
@@ -60,19 +60,6 @@ export async function startRegistryHarness(options: RegistryHarnessOptions): Pro
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Asserts an RFC 9457 problem with the contract code and an audit id, and returns its body. */
-export function expectProblem(
-  response: LightMyRequestResponse,
-  status: number,
-  code: string,
-): Record<string, unknown> {
-  expect(response.headers['content-type']).toContain('application/problem+json');
-  const body = response.json();
-  expect({ status: response.statusCode, code: body.code }).toEqual({ status, code });
-  expect(body.auditId).toMatch(/^[0-9a-f-]{36}$/);
-  return body;
 }
 
 /** Asserts a `/verify/referrers` answer: 200, the verdict fields, and returns it. */

@@ -154,8 +154,9 @@ export async function startKeylessSigner(options: KeylessSignerOptions): Promise
   const fulcio = await FakeFulcio.start({ oidc, ca });
   const tokenFile = join(dir, `token-${Math.random().toString(36).slice(2)}.jwt`);
   writeFileSync(tokenFile, options.token ?? (await oidc.mint({ email: KEYLESS_SUBJECT })), { mode: 0o600 });
-  const harness = await startHarness(options.env ?? {}, {
-    editConfig: (config) => {
+  const harness = await startHarness({
+    env: options.env,
+    configure: (config) => {
       config['signing']['keyless'] = {
         fulcioUrl: fulcio.url,
         identityTokenFile: tokenFile,

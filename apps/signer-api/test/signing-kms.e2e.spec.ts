@@ -39,10 +39,10 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
       'gcp-rsa-pkcs1': gcpKey('RSA_SIGN_PKCS1_2048_SHA256'),
     });
     // Readiness re-checked on every probe here: the tests flip the KMS between probes.
-    harness = await startHarness(
-      { SIGNER__SERVER__READINESSCACHEMS: '0' },
-      { editConfig: (config) => Object.assign((config['signing'] as SigningSection).keys, refs) },
-    );
+    harness = await startHarness({
+      env: { SIGNER__SERVER__READINESSCACHEMS: '0' },
+      configure: (config) => Object.assign((config['signing'] as SigningSection).keys, refs),
+    });
     caller = await Caller.create(harness);
   }, 60_000);
   afterAll(async () => {

@@ -8,8 +8,6 @@ jest.setTimeout(30_000);
 
 const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-type Config = Record<string, Record<string, unknown>>;
-
 describe('KMS quota shaping (signing.keys.<id>.maxRps)', () => {
   let aws: FakeAwsKms;
   let restoreEnv: () => void;
@@ -28,19 +26,16 @@ describe('KMS quota shaping (signing.keys.<id>.maxRps)', () => {
     limit: { maxRps: number; maxWaitMs: number },
     quotas: Record<string, unknown> = {},
   ) => {
-    const harness = await startHarness(
-      {},
-      {
-        editConfig: (config: Config) => {
-          (config['signing']['keys'] as Record<string, unknown>)['shaped'] = {
-            ref: `awskms://${arn}`,
-            endpoint: aws.endpoint,
-            ...limit,
-          };
-          Object.assign(config['quotas'], quotas);
-        },
+    const harness = await startHarness({
+      configure: (config) => {
+        (config['signing']['keys'] as Record<string, unknown>)['shaped'] = {
+          ref: `awskms://${arn}`,
+          endpoint: aws.endpoint,
+          ...limit,
+        };
+        Object.assign(config['quotas'], quotas);
       },
-    );
+    });
     const caller = await Caller.create(harness);
     expect((await caller.sign(validBody(harness))).statusCode).toBe(200); // settles the DPoP nonce
     return { harness, caller };

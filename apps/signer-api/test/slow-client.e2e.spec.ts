@@ -20,7 +20,7 @@ describe('a client that sends its request too slowly (server.requestTimeoutMs)',
   let port: number;
 
   beforeAll(async () => {
-    harness = await startHarness({ SIGNER__SERVER__REQUESTTIMEOUTMS: '1000' });
+    harness = await startHarness({ env: { SIGNER__SERVER__REQUESTTIMEOUTMS: '1000' } });
     await harness.app.listen({ host: '127.0.0.1', port: 0 });
     port = (harness.app.getHttpServer().address() as AddressInfo).port;
   });

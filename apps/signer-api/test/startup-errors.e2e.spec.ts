@@ -4,9 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
-import { freePort } from '@signer/testing';
+import { freePort, privateSignerBundle, SignerProcess, type PrivateBundle } from '@signer/testing';
 import { parse, stringify } from 'yaml';
-import { buildService, removeDir, Replica } from './authority-replicas';
 
 jest.setTimeout(60_000);
 
@@ -24,17 +23,17 @@ const EXIT_CONFIG = 78;
  * what it prints and its exit code when it refuses to start.
  */
 describe('signer-api start-up refusals (the built service)', () => {
-  let service: { main: string; dir: string };
+  let service: PrivateBundle;
   let dir: string;
   let profile: EmbeddedProfile;
 
   beforeAll(async () => {
-    service = await buildService();
+    service = await privateSignerBundle('startup-errors');
     dir = mkdtempSync(join(tmpdir(), 'signer-startup-errors-'));
     profile = await generateEmbeddedProfile(dir);
   }, 60_000);
   afterAll(() => {
-    removeDir(service.dir);
+    service?.remove();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -187,12 +186,11 @@ describe('signer-api start-up refusals (the built service)', () => {
   describe('when started with an admin port', () => {
     it('serves ready/not-ready publicly and each dependency on the admin listener only', async () => {
       const [port, adminPort] = [await freePort(), await freePort()];
-      const replica = await Replica.start({
-        main: service.main,
-        configPath: profile.configPath,
+      const replica = await SignerProcess.start({
+        bundle: service.main,
         port,
         auditFile: join(dir, 'audit', 'admin-test.jsonl'),
-        env: { SIGNER__SERVER__ADMINPORT: String(adminPort) },
+        env: { SIGNER_CONFIG: profile.configPath, SIGNER__SERVER__ADMINPORT: String(adminPort) },
       });
       try {
         const open = await fetch(`${replica.url}/readyz`);

@@ -3,11 +3,7 @@ import { join, resolve } from 'node:path';
 import { DpopKey } from '@signer/client';
 import { DevAuthority, readEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
 import { CliError, type CliIo } from './cli-io';
-
-export const DEFAULT_PROFILE_DIR = '.signer-dev';
-/** Overrides the default profile folder (`npm run cli` sets it to the workspace's `.signer-dev`). */
-export const PROFILE_ENV = 'SIGNER_PROFILE';
-export const CALLER_KEY_FILE = 'caller/dpop.jwk.json';
+import { CALLER_KEY_FILE, DEFAULT_PROFILE_DIR, PROFILE_ENV } from './defaults';
 
 export function profileDir(io: CliIo, option: string | undefined): string {
   return resolve(io.cwd, option ?? io.env[PROFILE_ENV] ?? DEFAULT_PROFILE_DIR);

@@ -26,7 +26,7 @@ function record(n: number, tenant: string | undefined): AuditRecord {
 
 const TENANTS = ['tenant-a', 'tenant-b', 'tenant-a', undefined, 'tenant-a'];
 
-describe('signer-cli audit', () => {
+describe('signer audit', () => {
   let work: string;
   let auditFile: string;
   let db: ThrowawayDatabase;
@@ -68,6 +68,18 @@ describe('signer-cli audit', () => {
       const result = await cli(['audit', 'verify', source()]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
       expect(result.stdout).toMatch(/^audit trail intact: 5 records, last hash [0-9a-f]{64}\n$/);
+    });
+  });
+
+  describe('when verify runs with --json', () => {
+    it('prints the result as one JSON document', async () => {
+      const result = await cli(['audit', 'verify', 'audit.jsonl', '--json']);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({
+        intact: true,
+        count: 5,
+        lastHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
     });
   });
 
@@ -173,9 +185,9 @@ describe('signer-cli audit', () => {
   });
 
   describe('when PostgreSQL cannot be reached', () => {
-    it('fails with the cause and without echoing the URL', async () => {
+    it('exits 3 (unreachable) with the cause and without echoing the URL', async () => {
       const result = await cli(['audit', 'verify', 'postgres://signer:s3cret@127.0.0.1:9/nowhere']);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expect(result.stderr).toContain('ECONNREFUSED');
       expect(result.stderr).not.toContain('s3cret');
     });
@@ -185,7 +197,7 @@ describe('signer-cli audit', () => {
     it('exits 2 with the audit usage', async () => {
       const result = await cli(['audit', 'shred']);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain('signer-cli audit verify');
+      expect(result.stderr).toContain('signer audit verify');
     });
   });
 });

@@ -90,7 +90,7 @@ export class SignerError extends Error {
   }
 }
 
-export function isSignerError(value: unknown): value is SignerError {
+function isSignerError(value: unknown): value is SignerError {
   return value instanceof SignerError;
 }
 

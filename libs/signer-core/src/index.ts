@@ -4,6 +4,7 @@ export * from './canonical-json/canonical-json';
 export * from './statement/statement';
 export * from './dsse/pae';
 export * from './dsse/envelope';
+export * from './bundle/sigstore-dsse-bundle-encoder';
 export * from './audit/audit-record';
 export * from './audit/audit-chain';
 export * from './audit/audit-id';

@@ -10,3 +10,4 @@ export * from './release/cosign-signature';
 export * from './release/sigstore-bundle-signature';
 export * from './release/scanner-release';
 export * from './embedded/embedded-profile';
+export * from './embedded/running-service';

@@ -1,6 +1,7 @@
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DevPki, type IssuedCertificate } from '@signer/testing';
-import { ListNonceStore, ManualClock, SetReplayCache } from '../test/fixtures';
+import { ManualClock } from '@signer/testing';
+import { ListNonceStore, SetReplayCache } from '../test/fixtures';
 import { DpopProofVerifier } from './dpop/dpop-proof-verifier';
 import { TokenBindingVerifier, type SenderConstraint } from './sender-binding';
 

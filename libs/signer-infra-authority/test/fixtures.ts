@@ -1,15 +1,4 @@
-import type { Clock, NonceStore, ReplayCache } from '@signer/core';
-
-/** A clock tests move by hand. */
-export class ManualClock implements Clock {
-  constructor(private epochMs: number) {}
-  now(): Date {
-    return new Date(this.epochMs);
-  }
-  advance(seconds: number): void {
-    this.epochMs += seconds * 1000;
-  }
-}
+import type { NonceStore, ReplayCache } from '@signer/core';
 
 /** Minimal in-memory ports with the real contract (single use, issued-only), for unit tests. */
 export class SetReplayCache implements ReplayCache {

@@ -2,7 +2,6 @@ export * from './errors';
 export * from './key-ref';
 export * from './file/file-key-signer';
 export * from './registry/static-key-signer-registry';
-export * from './sigstore/sigstore-dsse-bundle-encoder';
 export * from './kms/signing-algorithm';
 export * from './kms/call-pacer';
 export * from './kms/endpoint';

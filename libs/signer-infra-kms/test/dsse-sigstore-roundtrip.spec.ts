@@ -1,7 +1,6 @@
-import { dsseEnvelope, preAuthEncoding, type DsseEnvelope } from '@signer/core';
+import { dsseEnvelope, preAuthEncoding, SigstoreDsseBundleEncoder, type DsseEnvelope } from '@signer/core';
 import { verifyDsseEnvelope, verifySigstoreBundleWithKey } from '@signer/client';
 import { FileKeySigner } from '../src/file/file-key-signer';
-import { SigstoreDsseBundleEncoder } from '../src/sigstore/sigstore-dsse-bundle-encoder';
 import { generateTestKey, pkcs8Pem, tempKeyDir } from './key-files';
 
 const payloadType = 'application/vnd.in-toto+json';

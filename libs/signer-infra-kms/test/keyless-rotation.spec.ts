@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { preAuthEncoding, SignerError, type SignatureResult } from '@signer/core';
+import { ManualClock } from '@signer/testing';
 import { startKeylessWorld, type KeylessWorld } from './keyless-fixture';
-import { manualClock, type ManualClock } from './manual-clock';
 
 const pae = preAuthEncoding('application/vnd.in-toto+json', Buffer.from('{}'));
 const validity = (result: SignatureResult) => {
@@ -33,7 +33,7 @@ describe('CertificateSessions rotation (Fulcio at the wire, pinned clock)', () =
   let world: KeylessWorld;
   let clock: ManualClock;
   beforeEach(async () => {
-    clock = manualClock();
+    clock = new ManualClock(new Date());
     world = await startKeylessWorld({ clock });
   });
   afterEach(() => world.close());

@@ -1,10 +1,15 @@
 import { createHash, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
-import { dsseEnvelope, preAuthEncoding, SignerError, type SignatureResult } from '@signer/core';
+import {
+  dsseEnvelope,
+  preAuthEncoding,
+  SignerError,
+  SigstoreDsseBundleEncoder,
+  type SignatureResult,
+} from '@signer/core';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { TestOidcIssuer, testTrustedRootJson, TestTsa } from '@signer/testing';
-import { SigstoreDsseBundleEncoder } from '../src/sigstore/sigstore-dsse-bundle-encoder';
 import { SIGNER_EMAIL, startKeylessWorld, type KeylessWorld } from './keyless-fixture';
 
 const payloadType = 'application/vnd.in-toto+json';

@@ -6,7 +6,10 @@ import {
   recordCost,
   type IdempotencyLimitsOptions,
 } from '../src/memory/idempotency-records';
-import { manualClock, type ManualClock } from './manual-clock';
+import { ManualClock } from '@signer/testing';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 /** A store over fresh state whose notion of time is the given manual clock, and its byte usage. */
 export interface IdempotencyStoreUnderTest {
@@ -54,7 +57,7 @@ function claimed(claim: IdempotencyClaim): string {
  */
 export function describeIdempotencyStoreConformance(factory: IdempotencyStoreFactory): void {
   const build = async (limits: IdempotencyLimitsOptions = {}) => {
-    const clock = manualClock();
+    const clock = new ManualClock(START);
     return { clock, ...(await factory({ clock, limits: { ...LIMITS, ...limits } })) };
   };
   /** Claims and completes `key` for `tenant` with `outcome`. */

@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { SignerError, type PlanLimits, type QuotaGate } from '@signer/core';
 import { DEFAULT_QUOTA_LEASE_SECONDS } from '../src/memory/memory-quota-gate';
-import { manualClock, type ManualClock } from './manual-clock';
+import { ManualClock } from '@signer/testing';
 import { refusal } from './refusal';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 /** Builds a gate over fresh state whose notion of time is the given manual clock. */
 export type QuotaGateFactory = (options: { clock: ManualClock; leaseSeconds?: number }) => QuotaGate;
@@ -29,7 +32,7 @@ export function expectThrottled(error: SignerError, limit: string, retryAfterSec
  */
 export function describeQuotaGateConformance(factory: QuotaGateFactory): void {
   const build = (options: { at?: string; leaseSeconds?: number } = {}) => {
-    const clock = manualClock(options.at);
+    const clock = new ManualClock(options.at ?? START);
     return { clock, gate: factory({ clock, leaseSeconds: options.leaseSeconds }) };
   };
 

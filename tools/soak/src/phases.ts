@@ -28,7 +28,7 @@ export interface FaultWindow {
  */
 async function readiness(replica: SignerReplica): Promise<string> {
   try {
-    const response = await fetch(`${replica.adminUrl ?? replica.url}/readyz`, {
+    const response = await fetch(`${replica.adminUrl}/readyz`, {
       signal: AbortSignal.timeout(4000),
     });
     const body = (await response.json()) as { dependencies?: Record<string, string> };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { findWorkspaceRoot } from '@signer/testing';
 
 /** How long and how hard the soak runs; every value can be set from the environment (`SOAK_*`). */
 export interface SoakSettings {
@@ -44,14 +45,6 @@ const number = (env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name}: expected a number ≥ 0, got ${raw}`);
   return value;
 };
-
-/** The folder holding nx.json above `start` (the harness runs from a bundle under tmp/). */
-export function findWorkspaceRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no nx.json above ${start}`);
-  }
-}
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv, start = process.cwd()): SoakSettings {
   const root = env['SOAK_ROOT'] ?? findWorkspaceRoot(start);

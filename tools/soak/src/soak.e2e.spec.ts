@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { findWorkspaceRoot } from '@signer/testing';
 import type { SoakReport } from './report';
-import { findWorkspaceRoot } from './settings';
 
 const ROOT = findWorkspaceRoot(__dirname);
 /** The short soak: one cycle of every fault with short phases (≤ 3 minutes on the 2-core machine). */

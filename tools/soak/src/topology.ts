@@ -182,7 +182,9 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
     };
     const replicas: SignerReplica[] = [];
     for (const name of ['a', 'b', 'c'])
-      replicas.push(new SignerReplica(name, await freePort(), settings.signerBundle, env, settings.root));
+      replicas.push(
+        await SignerReplica.create(name, await freePort(), settings.signerBundle, env, settings.root),
+      );
     cleanups.push(() => Promise.all(replicas.map((replica) => replica.stop())));
     // One at a time: the first applies the audit schema migration, the others find it applied.
     for (const replica of replicas) await replica.start();

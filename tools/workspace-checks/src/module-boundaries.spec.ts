@@ -148,6 +148,32 @@ describe('module boundaries', () => {
     });
   });
 
+  describe("when a project imports another app's sources", () => {
+    // Cross-app tests live in apps/signer-e2e and drive the built apps; there is no allow-list.
+    it.each([
+      [
+        'an app test',
+        'apps/signer-cli/test/boundary-fixture.spec.ts',
+        '../../signer-api/src/http/create-app',
+      ],
+      ['app source', 'apps/signer-cli/src/boundary-fixture.ts', '../../signer-api/src/http/create-app'],
+      ['an e2e test', 'apps/signer-e2e/test/boundary-fixture.spec.ts', '../../signer-cli/src/main'],
+    ])('fails lint with @nx/enforce-module-boundaries (%s)', async (_kind, path, target) => {
+      const ids = await ruleIdsFor(path, `import * as app from '${target}';\nexport const leak = app;\n`);
+      expect(ids).toContain('@nx/enforce-module-boundaries');
+    });
+  });
+
+  describe('when an e2e test uses the public entry points', () => {
+    it('passes lint (the client, the dev material and the fakes)', async () => {
+      const ids = await ruleIdsFor(
+        'apps/signer-e2e/test/boundary-fixture.spec.ts',
+        "import { expect, it } from '@jest/globals';\nimport { DpopKey } from '@signer/client';\nimport { DevAuthority } from '@signer/dev';\nimport { freePort } from '@signer/testing';\nit('x', () => {\n  expect([DpopKey, DevAuthority, freePort]).toHaveLength(3);\n});\n",
+      );
+      expect(ids).toEqual([]);
+    });
+  });
+
   describe('when a test is focused', () => {
     it('fails lint with jest/no-focused-tests', async () => {
       const ids = await ruleIdsFor(

@@ -3,13 +3,6 @@ import type { SignerConfig } from './config-schema';
 import { releaseRegistryProblems } from './release-registry-config';
 import { signingProblems } from './signing-config';
 
-/**
- * Backends the contract names that this build does not implement yet. Configuring one is a
- * start-up error naming the key — the Signer never runs with a gate it cannot enforce.
- * Each entry disappears when its issue lands (see TASKS.md).
- */
-const NOT_YET_SUPPORTED: Array<[string, (config: SignerConfig) => boolean]> = [];
-
 const exactlyOne = (name: string, a: unknown, b: unknown, aName: string, bName: string): string[] =>
   (a === undefined) === (b === undefined) ? [`${name}: set exactly one of ${aName} or ${bName}`] : [];
 
@@ -75,16 +68,18 @@ export function checkConsistency(config: SignerConfig): string[] {
   if (config.signing.defaultMode === 'kms' && keyIds.length === 0)
     problems.push('signing.keys: at least one key is required for kms mode');
   problems.push(...signingProblems(config));
-  for (const [name, configured] of NOT_YET_SUPPORTED) {
-    if (configured(config)) problems.push(`${name}: not supported by this build`);
-  }
   return problems;
 }
 
-/** The URL callers use to reach the Signer; `htu` in DPoP proofs is checked against it. */
-export function publicBaseUrl(config: SignerConfig): string {
-  return (
-    config.server.publicBaseUrl ??
-    `${config.server.tls ? 'https' : 'http'}://${config.server.host}:${config.server.port}`
-  );
+/**
+ * The URL callers use to reach the Signer; `htu` in DPoP proofs is checked against it. Unless
+ * `server.publicBaseUrl` says otherwise, it is the listen address — with `listeningPort`, the port
+ * the listener really got (`server.port: 0` picks one), so the log line, OpenAPI `servers` and
+ * `npm start`'s record name the port a `SIGNER__SERVER__PORT` override chose.
+ */
+export function publicBaseUrl(config: SignerConfig, listeningPort?: number): string {
+  if (config.server.publicBaseUrl !== undefined) return config.server.publicBaseUrl;
+  const { host, tls } = config.server;
+  const hostname = host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${hostname}:${listeningPort ?? config.server.port}`;
 }

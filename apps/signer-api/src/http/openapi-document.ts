@@ -57,8 +57,18 @@ const ok = (description: string, schema: Json, type = 'application/json') => ({
   '200': { description, headers: CORRELATION, content: { [type]: { schema } } },
 });
 
-/** The OpenAPI 3.1 document, generated from the same schemas that validate requests. */
-export function buildOpenApiDocument(version: string): Json {
+/** `servers[0].description`; the published copy (docs/openapi.json) shows the default URL. */
+const SERVER_DESCRIPTION =
+  'this Signer: server.publicBaseUrl, else the address it listens on (embedded profile default shown)';
+
+/** One `servers` entry naming `url`. */
+export const serverEntry = (url: string) => ({ url, description: SERVER_DESCRIPTION });
+
+/**
+ * The OpenAPI 3.1 document, generated from the same schemas that validate requests. The service
+ * serves it with `server` = its own public base URL, so a moved port shows in `servers`.
+ */
+export function buildOpenApiDocument(version: string, server = serverEntry('http://127.0.0.1:8080')): Json {
   return {
     openapi: '3.1.0',
     info: {
@@ -67,7 +77,7 @@ export function buildOpenApiDocument(version: string): Json {
       description:
         'Signs DSSE envelopes over in-toto statements after caller, entitlement, release-integrity and quota gates.',
     },
-    servers: [{ url: 'http://127.0.0.1:8080', description: 'embedded profile' }],
+    servers: [server],
     paths: {
       '/api/v1/signer/sign/dsse': {
         post: {

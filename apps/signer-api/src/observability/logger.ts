@@ -57,7 +57,7 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
  * and names the correlation id itself, so on the normal path no child is ever made. A line that
  * does go through `request.log` (Fastify's own error reports) still carries the request's bindings.
  */
-class LazyRequestLogger {
+class LazyRequestLogger implements FastifyBaseLogger {
   private made: FastifyBaseLogger | undefined;
 
   constructor(
@@ -119,5 +119,5 @@ export function lazyChildLoggerFactory(
   bindings: Bindings,
   options: ChildLoggerOptions,
 ): FastifyBaseLogger {
-  return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+  return new LazyRequestLogger(logger, bindings, options);
 }

@@ -1,13 +1,6 @@
-import type { Clock } from '@signer/core';
+import { ManualClock } from '@signer/testing';
 import { CachedReadiness } from './cached-readiness';
 import type { ReadinessCheck } from './readiness';
-
-class PinnedClock implements Clock {
-  ms = Date.parse('2026-01-01T00:00:00Z');
-  now(): Date {
-    return new Date(this.ms);
-  }
-}
 
 /** A dependency check that counts its calls; each call settles when the test says so. */
 class CountedCheck implements ReadinessCheck {
@@ -32,9 +25,9 @@ const CACHE_MS = 5000;
 const TIMEOUT_MS = 40;
 
 describe('CachedReadiness', () => {
-  let clock: PinnedClock;
+  let clock: ManualClock;
   beforeEach(() => {
-    clock = new PinnedClock();
+    clock = new ManualClock('2026-01-01T00:00:00Z');
   });
   const readiness = (checks: ReadinessCheck[], cacheMs = CACHE_MS) =>
     new CachedReadiness({ checks, clock, cacheMs, timeoutMs: TIMEOUT_MS });
@@ -59,10 +52,10 @@ describe('CachedReadiness', () => {
       const kms = new CountedCheck('kms:default');
       const subject = readiness([kms]);
       await subject.report();
-      clock.ms += CACHE_MS - 1;
+      clock.advanceMs(CACHE_MS - 1);
       for (let i = 0; i < 20; i += 1) await subject.report();
       expect(kms.calls).toBe(1);
-      clock.ms += 1;
+      clock.advanceMs(1);
       await subject.report();
       expect(kms.calls).toBe(2);
     });
@@ -85,7 +78,7 @@ describe('CachedReadiness', () => {
       const first = await Promise.all(Array.from({ length: 20 }, () => subject.report()));
       expect(first[0]).toMatchObject({ ready: false, dependencies: { 'kms:default': 'unavailable' } });
       for (let round = 0; round < 3; round += 1) {
-        clock.ms += CACHE_MS;
+        clock.advanceMs(CACHE_MS);
         await Promise.all(Array.from({ length: 20 }, () => subject.report()));
       }
       expect(hung.calls).toBe(1);
@@ -94,10 +87,10 @@ describe('CachedReadiness', () => {
       // The late answer of the one call counts; the round after that calls the dependency anew.
       hung.mode = 'answer';
       hung.release();
-      clock.ms += CACHE_MS;
+      clock.advanceMs(CACHE_MS);
       expect(await subject.report()).toMatchObject({ ready: true });
       expect(hung.calls).toBe(1);
-      clock.ms += CACHE_MS;
+      clock.advanceMs(CACHE_MS);
       expect(await subject.report()).toMatchObject({ ready: true });
       expect(hung.calls).toBe(2);
     });

@@ -3,8 +3,6 @@ import type { ReadinessCheck } from './readiness';
 
 /** How long one dependency may take to answer before it counts as unavailable. */
 export const READINESS_CHECK_TIMEOUT_MS = 2000;
-/** How long a readiness answer is reused (`server.readinessCacheMs`). */
-export const DEFAULT_READINESS_CACHE_MS = 5000;
 
 export type DependencyState = 'ok' | 'unavailable';
 

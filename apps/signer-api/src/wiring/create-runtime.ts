@@ -3,12 +3,12 @@ import {
   IdempotencyGuard,
   ReferrersCheck,
   SigningPipeline,
+  SigstoreDsseBundleEncoder,
   systemClock,
   type AuditSink,
   type Clock,
   type KeySignerRegistry,
 } from '@signer/core';
-import { SigstoreDsseBundleEncoder } from '@signer/infra-kms';
 import type { SignerConfig } from '../config/config-schema';
 import { publicBaseUrl } from '../config/consistency';
 import { AjvSignRequestSchema } from '../http/sign-request.schema';

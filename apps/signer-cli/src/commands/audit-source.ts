@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Pool } from 'pg';
 import { SignerError } from '@signer/core';
-import { CliError, type CliIo } from '../cli-io';
+import { CliError, EXIT_UNREACHABLE, type CliIo } from '../cli-io';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
@@ -34,5 +34,10 @@ function describe(error: unknown): CliError {
   if (error instanceof CliError) return error;
   const cause = error instanceof SignerError ? (error.cause as Error | undefined) : undefined;
   const message = (error as Error).message ?? String(error);
-  return new CliError(cause?.message ? `${message}: ${cause.message}` : message);
+  const text = cause?.message ? `${message}: ${cause.message}` : message;
+  // Not reaching the database is worth a retry (exit 3); anything it answered is not (exit 1).
+  const unreachable = UNREACHABLE.some((code) => text.includes(code));
+  return unreachable ? new CliError(text, EXIT_UNREACHABLE, 'unreachable') : new CliError(text);
 }
+
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'timeout exceeded'];

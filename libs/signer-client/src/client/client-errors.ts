@@ -34,6 +34,8 @@ export interface SignerProblemErrorInit {
   retryAfterSeconds?: number;
   correlationId?: string;
   problem?: SignerProblem;
+  /** Requests sent for the call that ended with this answer (retries and the nonce retry included). */
+  attempts?: number;
   cause?: unknown;
 }
 
@@ -52,6 +54,8 @@ export class SignerProblemError extends Error {
   readonly correlationId?: string;
   /** The problem body as received, when there was one. */
   readonly problem?: SignerProblem;
+  /** Requests sent for the call, retries included (set by {@link SignerClient}). */
+  readonly attempts?: number;
 
   constructor(init: SignerProblemErrorInit) {
     super(
@@ -66,6 +70,7 @@ export class SignerProblemError extends Error {
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.correlationId = init.correlationId;
     this.problem = init.problem;
+    this.attempts = init.attempts;
   }
 }
 

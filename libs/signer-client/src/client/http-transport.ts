@@ -56,8 +56,14 @@ export function problemOf(answer: HttpAnswer): SignerProblem | undefined {
   return body !== undefined && typeof body['code'] === 'string' ? (body as SignerProblem) : undefined;
 }
 
+/** What the caller knows about the exchange that the answer does not say. */
+export interface AnswerContext {
+  /** Requests sent for this call, retries included. */
+  attempts?: number;
+}
+
 /** Turns a non-2xx answer into the error a caller branches on. */
-export function problemError(answer: HttpAnswer): SignerProblemError {
+export function problemError(answer: HttpAnswer, context: AnswerContext = {}): SignerProblemError {
   const problem = problemOf(answer);
   const code = toProblemCode(problem?.code);
   const detail =
@@ -72,12 +78,13 @@ export function problemError(answer: HttpAnswer): SignerProblemError {
     retryAfterSeconds: parseRetryAfter(answer.headers.get('retry-after')),
     correlationId: answer.headers.get('x-correlation-id') ?? undefined,
     problem,
+    attempts: context.attempts,
   });
 }
 
 /** The JSON object of a 2xx answer; anything else is an `unexpected_response`. */
-export function successBody<T>(answer: HttpAnswer): T {
-  if (answer.status < 200 || answer.status > 299) throw problemError(answer);
+export function successBody<T>(answer: HttpAnswer, context: AnswerContext = {}): T {
+  if (answer.status < 200 || answer.status > 299) throw problemError(answer, context);
   const body = parseJsonObject(answer.text);
   if (body === undefined) {
     throw new SignerProblemError({
@@ -85,6 +92,7 @@ export function successBody<T>(answer: HttpAnswer): T {
       code: 'unexpected_response',
       detail: `HTTP ${answer.status} without a JSON object body`,
       correlationId: answer.headers.get('x-correlation-id') ?? undefined,
+      attempts: context.attempts,
     });
   }
   return body as T;

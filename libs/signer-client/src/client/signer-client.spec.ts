@@ -197,17 +197,18 @@ describe('SignerClient', () => {
     });
   });
 
-  describe('when the Signer refuses', () => {
+  describe('when the Signer refuses and retries are off', () => {
     it('rejects with a SignerProblemError carrying status, code, auditId and Retry-After', async () => {
       server = await LoopbackServer.start(() =>
         problem(429, 'plan_throttled', 'audit-429', { 'retry-after': '7', 'x-correlation-id': 'corr-429' }),
       );
-      const error = await clientFor(server)
+      const error = await clientFor(server, { retry: false })
         .signDsse(SIGN_REQUEST)
         .catch((caught: unknown) => caught);
 
       expect(error).toBeInstanceOf(SignerProblemError);
       expect(error).toMatchObject({
+        attempts: 1,
         status: 429,
         code: 'plan_throttled',
         auditId: 'audit-429',

@@ -1,15 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import type { DpopKey } from '../dpop/dpop-key';
-import { SignerProblemError } from './client-errors';
 import { exchange, problemOf, successBody, type HttpAnswer, type HttpRequest } from './http-transport';
+import {
+  DEFAULT_TIMEOUT_MS,
+  fetchSignerKeys,
+  normaliseBaseUrl,
+  SIGN_DSSE_PATH,
+  VERIFY_REFERRERS_PATH,
+} from './public-endpoints';
+import { retriesEnabled, sendWithRetries, type RetrySettings } from './retry-policy';
 import type { ReleaseVerdict, SignDsseRequest, SignDsseResponse, SignerKeysResponse } from './wire-types';
 
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const SIGNER_API_BASE_PATH = '/api/v1/signer';
-export const SIGN_DSSE_PATH = `${SIGNER_API_BASE_PATH}/sign/dsse`;
-export const VERIFY_REFERRERS_PATH = `${SIGNER_API_BASE_PATH}/verify/referrers`;
-export const KEYS_PATH = `${SIGNER_API_BASE_PATH}/keys`;
+// Re-exported from here too: callers imported them from this module before they moved.
+export {
+  DEFAULT_TIMEOUT_MS,
+  fetchSignerKeys,
+  KEYS_PATH,
+  SIGN_DSSE_PATH,
+  SIGNER_API_BASE_PATH,
+  VERIFY_REFERRERS_PATH,
+  type PublicEndpointOptions,
+} from './public-endpoints';
 
-export interface SignerClientOptions {
+export interface SignerClientOptions extends RetrySettings {
   /** Scheme, host, port (and any path prefix) as the Signer's `server.publicBaseUrl` names it. */
   baseUrl: string;
   /** The OpTok, or a function asked once per call (so a caller can refresh short-lived tokens). */
@@ -22,15 +35,12 @@ export interface SignerClientOptions {
 }
 
 export interface SignDsseCallOptions {
-  /** `Idempotency-Key` (≤ 128 chars): a retry with the same key and body returns the same bundle. */
+  /**
+   * `Idempotency-Key` (1–128 visible ASCII): a retry with the same key and body returns the same
+   * bundle. When retries are on and none is given, the client makes a random one per call.
+   */
   idempotencyKey?: string;
   correlationId?: string;
-}
-
-export interface PublicEndpointOptions {
-  baseUrl: string;
-  fetch?: typeof fetch;
-  timeoutMs?: number;
 }
 
 interface CallInput {
@@ -44,8 +54,10 @@ interface CallInput {
 /**
  * A typed caller of the Signer API (contract §2, §3). Each request carries the OpTok and a fresh
  * DPoP proof for its method and URL; the last `DPoP-Nonce` the server sent is remembered and put
- * in the next proof, and a `use_dpop_nonce` refusal is retried exactly once with the new nonce.
- * Refusals reject with `SignerProblemError`; no answer rejects with `SignerTransportError`.
+ * in the next proof, and a `use_dpop_nonce` refusal is retried at once with the new nonce.
+ * `429` and `503` are retried after `Retry-After` (or a jittered backoff) within a bounded budget
+ * ({@link RetryOptions}); a sign call carries one `Idempotency-Key` across its attempts, so a retry
+ * never signs twice. Refusals reject with `SignerProblemError`; no answer with `SignerTransportError`.
  */
 export class SignerClient {
   private readonly baseUrl: string;
@@ -62,7 +74,8 @@ export class SignerClient {
   /** `POST /sign/dsse`. */
   signDsse(request: SignDsseRequest, call: SignDsseCallOptions = {}): Promise<SignDsseResponse> {
     const headers: Record<string, string> = {};
-    if (call.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
+    const idempotencyKey = call.idempotencyKey ?? (retriesEnabled(this.options) ? randomUUID() : undefined);
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     if (call.correlationId !== undefined) headers['x-correlation-id'] = call.correlationId;
     return this.call<SignDsseResponse>({ method: 'POST', path: SIGN_DSSE_PATH, body: request, headers });
   }
@@ -74,7 +87,7 @@ export class SignerClient {
 
   /** `GET /keys`: public verification material (sent without credentials; none are needed). */
   keys(): Promise<SignerKeysResponse> {
-    return fetchSignerKeys({ baseUrl: this.baseUrl, fetch: this.fetchImpl, timeoutMs: this.timeoutMs });
+    return fetchSignerKeys({ ...this.options, baseUrl: this.baseUrl, fetch: this.fetchImpl });
   }
 
   private async call<T>(input: CallInput): Promise<T> {
@@ -82,12 +95,21 @@ export class SignerClient {
       typeof this.options.accessToken === 'string'
         ? this.options.accessToken
         : await this.options.accessToken();
-    let answer = await this.attempt(input, token);
-    const challenge = answer.status === 401 ? problemOf(answer) : undefined;
-    if (challenge?.code === 'use_dpop_nonce' && this.options.dpopKey && answer.headers.get('dpop-nonce')) {
-      answer = await this.attempt(input, token);
-    }
-    return successBody<T>(answer);
+    const { answer, attempts } = await sendWithRetries(
+      () => this.attempt(input, token),
+      this.options,
+      (challenge) => this.isNonceChallenge(challenge),
+    );
+    return successBody<T>(answer, { attempts });
+  }
+
+  private isNonceChallenge(answer: HttpAnswer): boolean {
+    return (
+      answer.status === 401 &&
+      this.options.dpopKey !== undefined &&
+      Boolean(answer.headers.get('dpop-nonce')) &&
+      problemOf(answer)?.code === 'use_dpop_nonce'
+    );
   }
 
   private async attempt(input: CallInput, token: string): Promise<HttpAnswer> {
@@ -119,32 +141,4 @@ export class SignerClient {
     if (nonce) this.nonce = nonce;
     return answer;
   }
-}
-
-/** `GET /api/v1/signer/keys` without a client: the keys need no credentials (contract §2.3). */
-export async function fetchSignerKeys(options: PublicEndpointOptions): Promise<SignerKeysResponse> {
-  const url = `${normaliseBaseUrl(options.baseUrl)}${KEYS_PATH}`;
-  const answer = await exchange(
-    options.fetch ?? globalThis.fetch,
-    { method: 'GET', url, headers: { accept: 'application/json' } },
-    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-  );
-  const body = successBody<SignerKeysResponse>(answer);
-  if (!Array.isArray(body.keys)) {
-    throw new SignerProblemError({
-      status: answer.status,
-      code: 'unexpected_response',
-      detail: 'GET /keys: expected a keys array',
-    });
-  }
-  return body;
-}
-
-function normaliseBaseUrl(baseUrl: string): string {
-  const parsed = new URL(baseUrl);
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new TypeError(`baseUrl: expected an http(s) URL, got ${parsed.protocol}`);
-  }
-  if (parsed.search || parsed.hash) throw new TypeError('baseUrl: expected no query or fragment');
-  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }

@@ -39,6 +39,8 @@ export interface SigningIdentity {
   subject?: string;
   keyId: string;
   certExpiry?: string;
+  /** Keyless: the leaf certificate's serial number (hex). */
+  certificateSerial?: string;
 }
 
 export interface SignedBundle {
@@ -78,7 +80,15 @@ export interface ReleaseVerdict {
   digest: string;
   trusted: boolean;
   source: ReleaseSource;
-  signatures: { kind: string; manifestDigest: string; keyId?: string; verified: boolean; problem?: string }[];
+  signatures: {
+    kind: string;
+    manifestDigest: string;
+    keyId?: string;
+    verified: boolean;
+    problem?: string;
+    /** The release metadata this signature's payload carries. */
+    metadata?: { version?: string; created?: string };
+  }[];
   release: { version?: string; created?: string } | null;
   reason: string | null;
 }

@@ -1,13 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+// jose is an ES module: the resolution mode lets a CommonJS consumer's TypeScript read its types.
+import type { CryptoKey, JWK } from 'jose' with { 'resolution-mode': 'import' };
 
 export type DpopAlgorithm = 'ES256' | 'ES384' | 'EdDSA';
 

@@ -41,6 +41,19 @@ function serializeNumber(value: number): string {
   return Object.is(value, -0) ? '0' : String(value);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The two hot-path tricks, both here and nowhere else. Canonical JSON runs for every audit record,
+// statement and bundle, and the bench showed its allocations on the signing path: (1) a
+// process-wide cache of serialised member names, so a name is checked and quoted once, not per
+// member; (2) an in-place insertion sort of member names, which allocates nothing where
+// `Array.prototype.sort` allocates work arrays on every call. The cache is bounded: the Signer's
+// own names (schema-member-names.ts) are seeded and stay; names callers choose fill at most
+// MEMBER_NAME_CACHE_CALLER_ENTRIES entries of at most MEMBER_NAME_CACHE_MAX_LENGTH characters,
+// first come, so a caller sending thousands of distinct names can neither grow memory without
+// bound nor push the schema's names off the fast path; past the bound a name is serialised each
+// time. Everything else in this file is the plain RFC 8785 algorithm.
+// ---------------------------------------------------------------------------------------------
+
 /** A member name serialised with its colon, as the first member and as a following one. */
 interface MemberPrefix {
   first: string;
@@ -57,13 +70,6 @@ function prefixOf(name: string): MemberPrefix {
   return { first, next: `,${first}` };
 }
 
-/**
- * Serialised member names, which repeat across records and statements (`auditId`, `digest`, …):
- * the same name always serialises the same way, so it is checked and quoted once. The Signer's
- * own names are cached up front and stay; names callers choose fill a bounded remainder, so a
- * caller who sends thousands of distinct names costs at most that much memory and can never push
- * the schema's names off the fast path. Past the bound a name is simply serialised each time.
- */
 const memberPrefixes = new Map<string, MemberPrefix>(
   SCHEMA_MEMBER_NAMES.map((name) => [name, prefixOf(name)]),
 );
@@ -79,7 +85,13 @@ function memberPrefix(name: string): MemberPrefix {
   return prefix;
 }
 
-/** The member-name cache as it stands (tests, measurements): how full it is and what it holds. */
+/**
+ * The member-name cache as it stands: how full it is and what it holds. A seam for the spec that
+ * proves the bound (member-name-cache.spec.ts loads a fresh copy of this module, which Knip cannot
+ * follow, hence the tag).
+ *
+ * @testSeam
+ */
 export function memberNameCache(): { schemaNames: number; callerNames: number; has(name: string): boolean } {
   return {
     schemaNames: SCHEMA_MEMBER_NAMES.length,
@@ -93,8 +105,7 @@ const INSERTION_SORT_MAX = 24;
 
 /**
  * Sorts member names by their UTF-16 code units (RFC 8785 §3.2.3) — what `<` on strings and the
- * default `sort()` both compare. Records and statements have a few dozen members at most: sorting
- * those in place allocates nothing, where `sort()` allocates its work arrays on every call.
+ * default `sort()` both compare. Records and statements have a few dozen members at most.
  */
 function sortNames(names: string[]): void {
   if (names.length > INSERTION_SORT_MAX) {
@@ -112,10 +123,8 @@ function sortNames(names: string[]): void {
   }
 }
 
-/**
- * Plain loops and string concatenation: this runs for every audit record, statement and bundle,
- * so it keeps allocations down (in-place sort, one cached prefix per member).
- */
+// --- end of the hot-path tricks --------------------------------------------------------------
+
 function serialize(value: unknown, depth: number): string {
   if (depth > 256) throw new CanonicalJsonError('expected nesting depth <= 256');
   if (value === null) return 'null';

@@ -91,7 +91,8 @@ describe('generateEmbeddedProfile', () => {
       ];
 
       expect(files.filter((file: string) => !existsSync(join(moved, file)))).toEqual([]);
-      expect(config.server.publicBaseUrl).toBe('http://127.0.0.1:18080');
+      // The URL is derived from the address the service listens on, so a port override moves it.
+      expect(config.server).toEqual({ host: '127.0.0.1', port: 18080, bodyLimitBytes: 1048576 });
     });
   });
 

@@ -1,11 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { DEV_AUDIENCE, DEV_ISSUER, DevAuthority } from '../authority/dev-authority';
 import { DevLicensing } from '../licensing/dev-licensing';
 import { generateReleaseKey, writePublicKeysFile } from '../release/release-keys';
 import { buildScannerRelease, DEFAULT_SCANNER_REPOSITORY } from '../release/scanner-release';
+import { liveSignerUrl } from './running-service';
 
 export const DEV_TENANT = 'tenant-dev';
 export const DEV_INSTALLATION = 'inst-dev';
@@ -16,10 +17,20 @@ export const DEV_PREDICATES = [
   'https://slsa.dev/provenance/v1',
 ];
 
+/**
+ * Bumped when generated profiles change shape; `npm start` regenerates an older one. 2: the config
+ * no longer fixes `server.port`/`publicBaseUrl`, so `SIGNER__SERVER__PORT` moves every URL.
+ */
+export const EMBEDDED_PROFILE_FORMAT = 2;
+/** The port of a profile generated without one (the config schema's default). */
+export const EMBEDDED_DEFAULT_PORT = 8080;
+
 /** What a dev client needs to call a Signer running on this profile (written as `profile.json`). */
 export interface EmbeddedProfile {
+  format: number;
   dir: string;
   configPath: string;
+  /** Where the service on this profile listens: as `npm start` reports it, else the configured URL. */
   signerUrl: string;
   tenant: string;
   installation: string;
@@ -31,6 +42,7 @@ export interface EmbeddedProfile {
 
 export interface EmbeddedProfileOptions {
   host?: string;
+  /** Fixes `server.port` in the config (harnesses); without it the port is the default or `SIGNER__SERVER__PORT`. */
   port?: number;
   nonce?: 'required' | 'optional';
 }
@@ -49,7 +61,6 @@ export async function generateEmbeddedProfile(
   options: EmbeddedProfileOptions = {},
 ): Promise<EmbeddedProfile> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 8080;
   for (const sub of ['authority', 'licensing', 'release', 'signing', 'audit'])
     mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
 
@@ -84,7 +95,8 @@ export async function generateEmbeddedProfile(
   );
 
   const config = {
-    server: { host, port, publicBaseUrl: `http://${host}:${port}`, bodyLimitBytes: 1048576 },
+    // No publicBaseUrl: the service derives it from the address it really listens on.
+    server: { host, ...(options.port === undefined ? {} : { port: options.port }), bodyLimitBytes: 1048576 },
     authority: {
       issuer: DEV_ISSUER,
       jwksFile: 'authority/jwks.json',
@@ -123,13 +135,15 @@ export async function generateEmbeddedProfile(
   const configPath = join(dir, 'signer.yaml');
   writeFileSync(
     configPath,
-    `# Embedded (dev) profile, generated once; every gate is active on local material.\n${stringify(config)}`,
+    `# Embedded (dev) profile, generated once; every gate is active on local material.\n` +
+      `# Move the port with SIGNER__SERVER__PORT (npm start); the URLs follow.\n${stringify(config)}`,
   );
 
   const profile: EmbeddedProfile = {
+    format: EMBEDDED_PROFILE_FORMAT,
     dir,
     configPath,
-    signerUrl: config.server.publicBaseUrl,
+    signerUrl: `http://${host}:${options.port ?? EMBEDDED_DEFAULT_PORT}`,
     tenant: DEV_TENANT,
     installation: DEV_INSTALLATION,
     scannerImageDigest: release.scannerDigest,
@@ -151,15 +165,38 @@ export async function generateEmbeddedProfile(
   return profile;
 }
 
-/** Reads `profile.json`, resolving its paths against `dir` (the folder may have moved). */
+/**
+ * Reads `profile.json`, resolving its paths against `dir` (the folder may have moved); `signerUrl`
+ * is where `npm start` reports the service on this profile listening, if it runs.
+ */
 export function readEmbeddedProfile(dir: string): EmbeddedProfile {
   const stored = JSON.parse(readFileSync(join(dir, 'profile.json'), 'utf8')) as EmbeddedProfile;
   return {
     ...stored,
     dir,
+    signerUrl: liveSignerUrl(dir, stored.signerUrl),
     configPath: resolve(dir, stored.configPath),
     authorityPrivateJwkFile: resolve(dir, stored.authorityPrivateJwkFile),
     poeFile: resolve(dir, stored.poeFile),
     licensingPrivateJwkFile: resolve(dir, stored.licensingPrivateJwkFile),
   };
+}
+
+/**
+ * The URL the CLI's dev commands target by default: the Signer `npm start` runs on the profile in
+ * `dir`, on whatever port `SIGNER__SERVER__PORT` gave it (`http://127.0.0.1:8080` when not running).
+ */
+export function embeddedSignerUrl(dir: string): string {
+  return readEmbeddedProfile(dir).signerUrl;
+}
+
+/** The profile in `dir`, generated when absent or of an older format; `generated` says which. */
+export async function ensureEmbeddedProfile(
+  dir: string,
+): Promise<{ profile: EmbeddedProfile; generated: boolean }> {
+  if (existsSync(join(dir, 'profile.json'))) {
+    const profile = readEmbeddedProfile(dir);
+    if (profile.format === EMBEDDED_PROFILE_FORMAT) return { profile, generated: false };
+  }
+  return { profile: await generateEmbeddedProfile(dir), generated: true };
 }

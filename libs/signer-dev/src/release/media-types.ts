@@ -20,4 +20,3 @@ export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+jso
 export const SIGSTORE_BUNDLE_V03_EARLY = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -24,7 +24,7 @@ export function generateReleaseKey(kind: ReleaseKeyKind = 'ecdsa-p256'): Release
  * The hash each key kind signs with, following the sigstore algorithm registry defaults
  * (ECDSA P-384 pairs with SHA-384; Ed25519 signs the message itself; RSA is PKCS#1 v1.5).
  */
-export function releaseKeyHash(kind: ReleaseKeyKind): string | null {
+function releaseKeyHash(kind: ReleaseKeyKind): string | null {
   if (kind === 'ed25519') return null;
   return kind === 'ecdsa-p384' ? 'sha384' : 'sha256';
 }

@@ -29,7 +29,7 @@ export interface BundleSignatureOptions {
 }
 
 /** The in-toto Statement cosign v3 signs for an image, release metadata in the subject's annotations. */
-export function releaseStatement(claims: SimpleSigningClaims): Buffer {
+function releaseStatement(claims: SimpleSigningClaims): Buffer {
   const annotations: Record<string, string> = {};
   if (claims.version !== null) annotations['org.opencontainers.image.version'] = claims.version;
   if (claims.created !== null) annotations['org.opencontainers.image.created'] = claims.created;

@@ -2,7 +2,8 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { SignerError } from '@signer/core';
 import fc from 'fast-check';
-import { ListNonceStore, ManualClock, SetReplayCache } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
+import { ListNonceStore, SetReplayCache } from '../../test/fixtures';
 import { DpopProofVerifier } from './dpop-proof-verifier';
 
 /** CI replays one fixed seed (reproducible); locally every run explores new cases (fast-check prints the seed). */

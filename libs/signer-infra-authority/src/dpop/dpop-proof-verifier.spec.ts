@@ -11,7 +11,8 @@ import {
 import type { PresentedCredentials, VerifiedOpTok } from '@signer/core';
 import { DpopKey } from '@signer/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { ListNonceStore, ManualClock, SetReplayCache } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
+import { ListNonceStore, SetReplayCache } from '../../test/fixtures';
 import { jwkThumbprint } from '../jws/jwk-thumbprint';
 import { DpopProofVerifier, type NonceMode } from './dpop-proof-verifier';
 

@@ -15,8 +15,6 @@ import { ProofKeyCache, type ProofKey } from './proof-key-cache';
 
 type JsonObject = Record<string, unknown>;
 
-/** RFC 9449 §5.1: asymmetric algorithms a proof may use here. */
-export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256'] as const;
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 export type NonceMode = 'required' | 'optional';

@@ -1,7 +1,7 @@
 import type { TokenVerifier, VerifiedOpTok } from '@signer/core';
 import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
 import { createLocalJWKSet } from 'jose';
-import { ManualClock } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
 import { CachingTokenVerifier } from './caching-token-verifier';
 import { OpTokVerifier } from './optok-verifier';
 
@@ -80,10 +80,10 @@ describe('CachingTokenVerifier', () => {
       const verifier = cached();
       const token = await mint();
       await verifier.verify(token);
-      clock.advance(119);
+      clock.advanceSeconds(119);
       await verifier.verify(token);
       expect(inner.calls).toBe(1);
-      clock.advance(1 + 31); // exp + skew: the real check refuses it again
+      clock.advanceSeconds(1 + 31); // exp + skew: the real check refuses it again
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'invalid_token' });
       expect(inner.calls).toBe(2);
     });
@@ -91,7 +91,7 @@ describe('CachingTokenVerifier', () => {
       const verifier = cached({ maxTtlSeconds: 10 });
       const token = await mint();
       await verifier.verify(token);
-      clock.advance(10);
+      clock.advanceSeconds(10);
       await verifier.verify(token);
       expect(inner.calls).toBe(2);
     });

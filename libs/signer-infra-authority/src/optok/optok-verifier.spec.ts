@@ -1,6 +1,6 @@
 import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
 import { createLocalJWKSet, importJWK, SignJWT } from 'jose';
-import { ManualClock } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
 import { OpTokVerifier } from './optok-verifier';
 
 const NOW = 1_900_000_000;

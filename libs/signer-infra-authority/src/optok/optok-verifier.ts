@@ -16,8 +16,6 @@ export const ASYMMETRIC_ALGORITHMS = [
   'PS512',
   'RS256',
 ] as const;
-export const DEFAULT_AUDIENCE = 'signer';
-export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
 /**
  * Longest OpTok lifetime accepted (`exp − iat`). Authority access tokens live minutes to an hour;
  * a day is far above any real one, yet refuses a token minted to live "forever".

@@ -1,6 +1,6 @@
 import { DevLicensing } from '@signer/dev';
 import { createLocalJWKSet, importJWK, SignJWT } from 'jose';
-import { ManualClock } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
 import { OfflinePoeVerifier } from './offline-poe-verifier';
 
 const NOW = 1_900_000_000;

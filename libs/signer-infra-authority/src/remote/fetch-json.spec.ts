@@ -1,6 +1,6 @@
 import { DevAuthority } from '@signer/dev';
 import { AuthorityEndpoint, EndlessBodyServer, RedirectingProxy } from '@signer/testing';
-import { ManualClock } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
 import { DocumentFetchError, fetchJsonObject, MAX_DOCUMENT_BYTES } from './fetch-json';
 import { discoverJwksUri } from './oidc-discovery';
 import { RemoteJwks } from './remote-jwks';

@@ -4,7 +4,7 @@ import { DocumentFetchError, fetchJsonObject, type FetchJsonOptions } from './fe
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 /** OpenID Connect Discovery 1.0 §4: the configuration document lives under the issuer's path. */
-export function discoveryUrl(issuer: string): string {
+function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}${DISCOVERY_PATH}`;
 }
 

@@ -1,6 +1,6 @@
 import { DevAuthority, DEV_AUDIENCE } from '@signer/dev';
 import { AuthorityEndpoint } from '@signer/testing';
-import { ManualClock } from '../../test/fixtures';
+import { ManualClock } from '@signer/testing';
 import { OpTokVerifier } from '../optok/optok-verifier';
 import { RemoteJwks, type JwksLocation } from './remote-jwks';
 
@@ -87,7 +87,7 @@ describe('RemoteJwks', () => {
       const keys = remote();
       const verifier = verifierFor(keys);
       await expect(verifier.verify(await mint(oldKey))).resolves.toBeDefined();
-      clock.advance(31);
+      clock.advanceSeconds(31);
       server.jwks = { keys: [...oldKey.jwks().keys, ...newKey.jwks().keys] };
 
       await expect(verifier.verify(await mint(newKey))).resolves.toBeDefined();
@@ -102,7 +102,7 @@ describe('RemoteJwks', () => {
       const generation = keys.generation;
       server.jwks = newKey.jwks();
 
-      clock.advance(301); // past refreshSeconds: the next use refreshes in the background
+      clock.advanceSeconds(301); // past refreshSeconds: the next use refreshes in the background
       await verifier.verify(await mint(newKey));
       await keys.settled();
 
@@ -116,14 +116,14 @@ describe('RemoteJwks', () => {
     it('refetches at most once per cooldown and refuses them with invalid_token', async () => {
       const verifier = verifierFor(remote());
       await verifier.verify(await mint(oldKey));
-      clock.advance(31);
+      clock.advanceSeconds(31);
       for (let i = 0; i < 10; i += 1) {
         await expect(verifier.verify(await mint(oldKey, { kid: `unknown-${i}` }))).rejects.toMatchObject({
           code: 'invalid_token',
         });
       }
       expect(server.count('/jwks.json')).toBe(2);
-      clock.advance(31);
+      clock.advanceSeconds(31);
       await expect(verifier.verify(await mint(oldKey, { kid: 'unknown-x' }))).rejects.toMatchObject({
         code: 'invalid_token',
       });
@@ -137,7 +137,7 @@ describe('RemoteJwks', () => {
       const verifier = verifierFor(keys);
       await verifier.verify(await mint(oldKey));
       server.mode = 'fail';
-      clock.advance(301);
+      clock.advanceSeconds(301);
       for (let i = 0; i < 5; i += 1) {
         await expect(verifier.verify(await mint(oldKey))).resolves.toBeDefined();
         await keys.settled();
@@ -149,7 +149,7 @@ describe('RemoteJwks', () => {
       const verifier = verifierFor(remote());
       await verifier.verify(await mint(oldKey));
       server.mode = 'fail';
-      clock.advance(31);
+      clock.advanceSeconds(31);
       await expect(verifier.verify(await mint(newKey))).rejects.toMatchObject({
         code: 'upstream_unavailable',
         upstream: 'authority',
@@ -161,7 +161,7 @@ describe('RemoteJwks', () => {
       const verifier = verifierFor(keys);
       await verifier.verify(await mint(oldKey));
       server.mode = 'fail';
-      clock.advance(3601);
+      clock.advanceSeconds(3601);
       await expect(verifier.verify(await mint(oldKey))).rejects.toMatchObject({
         code: 'upstream_unavailable',
       });
@@ -178,7 +178,7 @@ describe('RemoteJwks', () => {
       await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'upstream_unavailable' });
       expect(server.count('/jwks.json')).toBe(1);
       server.mode = 'serve';
-      clock.advance(30);
+      clock.advanceSeconds(30);
       await expect(verifier.verify(token)).resolves.toBeDefined();
     });
     it('times out a fetch that never answers', async () => {

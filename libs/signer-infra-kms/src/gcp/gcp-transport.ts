@@ -20,7 +20,7 @@ const originOf = (input: string | URL | Request): string =>
  * hands google-gax a body that is read whole. Here a 3xx is refused (never followed) and the body
  * is read with a running byte limit before the library sees it.
  */
-export const gcpGuardedFetch: typeof fetch = async (input, init) => {
+const gcpGuardedFetch: typeof fetch = async (input, init) => {
   const response = await fetch(input, { ...init, redirect: 'manual' });
   if (isRedirectStatus(response.status)) {
     await response.body?.cancel().catch(() => undefined);

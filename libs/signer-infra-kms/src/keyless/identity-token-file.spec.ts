@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignerError } from '@signer/core';
+import { ManualClock } from '@signer/testing';
 import { IdentityTokenFile } from './identity-token-file';
 
 const jwt = (claims: Record<string, unknown>) =>
   `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
-const clock = { now: () => new Date('2026-06-01T12:00:00Z') };
+const clock = new ManualClock('2026-06-01T12:00:00Z');
 const NOW = Date.parse('2026-06-01T12:00:00Z') / 1000;
 
 describe('IdentityTokenFile', () => {

@@ -13,7 +13,6 @@ export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 export const OCI_VERSION_ANNOTATION = 'org.opencontainers.image.version';
 export const OCI_CREATED_ANNOTATION = 'org.opencontainers.image.created';
-export const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 /** The Sigstore bundle v0.3 media type, and the spelling clients used before it was final. */
 export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';

@@ -1,17 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
-import { manualClock } from '../../test/manual-clock';
+import { ManualClock } from '@signer/testing';
 import { DEFAULT_NONCE_TTL_SECONDS, MemoryNonceStore } from './memory-nonce-store';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 describe('MemoryNonceStore', () => {
   describe('when a nonce is issued', () => {
     it('is 128 bits of base64url', async () => {
-      const nonce = await new MemoryNonceStore({ clock: manualClock() }).issue();
+      const nonce = await new MemoryNonceStore({ clock: new ManualClock(START) }).issue();
       expect(nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(Buffer.from(nonce, 'base64url')).toHaveLength(16);
     });
 
     it('differs from every other issued nonce', async () => {
-      const store = new MemoryNonceStore({ clock: manualClock() });
+      const store = new MemoryNonceStore({ clock: new ManualClock(START) });
       const nonces = await Promise.all(Array.from({ length: 100 }, () => store.issue()));
       expect(new Set(nonces).size).toBe(100);
     });
@@ -19,7 +22,7 @@ describe('MemoryNonceStore', () => {
 
   describe('when checked within its TTL', () => {
     it('is valid, and stays valid for reuse', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const store = new MemoryNonceStore({ clock, ttlSeconds: 30 });
       const nonce = await store.issue();
       clock.advanceMs(29_999);
@@ -30,7 +33,7 @@ describe('MemoryNonceStore', () => {
 
   describe('when checked at or after its TTL', () => {
     it('is invalid', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const store = new MemoryNonceStore({ clock });
       const nonce = await store.issue();
       clock.advanceSeconds(DEFAULT_NONCE_TTL_SECONDS);
@@ -42,14 +45,14 @@ describe('MemoryNonceStore', () => {
   describe('when a value was never issued', () => {
     it('is invalid', async () => {
       await expect(
-        new MemoryNonceStore({ clock: manualClock() }).isValid('AAAAAAAAAAAAAAAAAAAAAA'),
+        new MemoryNonceStore({ clock: new ManualClock(START) }).isValid('AAAAAAAAAAAAAAAAAAAAAA'),
       ).resolves.toBe(false);
     });
   });
 
   describe('when the store is full', () => {
     it('forgets the oldest nonce and keeps the rest', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const store = new MemoryNonceStore({ clock, maxEntries: 2 });
       const first = await store.issue();
       clock.advanceSeconds(1);

@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { manualClock } from '../../test/manual-clock';
+import { ManualClock } from '@signer/testing';
 import { describeQuotaGateConformance, plan } from '../../test/quota-gate-conformance';
 import { refusal } from '../../test/refusal';
 import { MemoryQuotaGate } from './memory-quota-gate';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 const subject = { licenseId: 'lic-1', tenant: 'tenant-a' };
 const other = { licenseId: 'lic-2', tenant: 'tenant-a' };
@@ -15,7 +18,7 @@ describe('MemoryQuotaGate', () => {
   // Expired leases are reclaimed from the oldest on, stopping at the first live one.
   describe('when some leases have expired and younger ones are still held', () => {
     it('reclaims every expired slot and keeps every live one', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const gate = new MemoryQuotaGate({ clock, leaseSeconds: 10 });
       const limits = plan({ concurrency: 4 });
       await gate.acquire(subject, limits); // t=0, expires at 10 s
@@ -34,7 +37,7 @@ describe('MemoryQuotaGate', () => {
 
   describe('when a licence has been idle since an earlier UTC day', () => {
     it('forgets its state', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const gate = new MemoryQuotaGate({ clock });
       await (await gate.acquire(subject, plan())).release('signed');
       clock.advanceSeconds(86_400);
@@ -43,7 +46,7 @@ describe('MemoryQuotaGate', () => {
     });
 
     it('keeps the state of a licence that still holds a lease', async () => {
-      const clock = manualClock('2026-06-01T23:59:50.000Z');
+      const clock = new ManualClock('2026-06-01T23:59:50.000Z');
       const gate = new MemoryQuotaGate({ clock });
       await gate.acquire(subject, plan({ concurrency: 1 }));
       clock.advanceSeconds(20);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { SignerError } from '@signer/core';
-import { manualClock } from '../../test/manual-clock';
+import { ManualClock } from '@signer/testing';
 import { refusal } from '../../test/refusal';
 import { MemoryReplayCache } from './memory-replay-cache';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 describe('MemoryReplayCache', () => {
   describe('when a key is seen twice within its TTL', () => {
     it('returns true once, then false', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock });
       await expect(cache.firstSeen('jti-1', 60)).resolves.toBe(true);
       clock.advanceMs(59_999);
@@ -17,7 +20,7 @@ describe('MemoryReplayCache', () => {
 
   describe('when many calls race for one key', () => {
     it('returns true exactly once', async () => {
-      const cache = new MemoryReplayCache({ clock: manualClock() });
+      const cache = new MemoryReplayCache({ clock: new ManualClock(START) });
       const answers = await Promise.all(Array.from({ length: 50 }, () => cache.firstSeen('jti-race', 60)));
       expect(answers.filter(Boolean)).toHaveLength(1);
     });
@@ -25,7 +28,7 @@ describe('MemoryReplayCache', () => {
 
   describe('when the TTL has elapsed', () => {
     it('accepts the key again', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock });
       await cache.firstSeen('jti-1', 60);
       clock.advanceSeconds(60);
@@ -35,7 +38,7 @@ describe('MemoryReplayCache', () => {
 
   describe('under a steady stream of proofs with one TTL', () => {
     it('forgets expired keys as new ones arrive, holding about one TTL worth', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock, maxEntries: 1_000_000 });
       for (let second = 0; second < 100; second += 1) {
         for (let i = 0; i < 100; i += 1) await cache.firstSeen(`jti-${second}-${i}`, 31);
@@ -48,7 +51,7 @@ describe('MemoryReplayCache', () => {
     });
 
     it('keeps a key stored again after it expired, whatever its first entry said', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock });
       await cache.firstSeen('again', 10);
       clock.advanceSeconds(10);
@@ -61,7 +64,7 @@ describe('MemoryReplayCache', () => {
 
   describe('when full but holding expired keys', () => {
     it('purges them and accepts the new key', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock, maxEntries: 3 });
       await cache.firstSeen('long', 600);
       await cache.firstSeen('short-1', 10);
@@ -75,7 +78,7 @@ describe('MemoryReplayCache', () => {
 
   describe('when full of unexpired keys', () => {
     it('refuses with upstream_unavailable rather than forgetting a live key', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock, maxEntries: 2 });
       await cache.firstSeen('a', 30);
       await cache.firstSeen('b', 60);
@@ -90,7 +93,7 @@ describe('MemoryReplayCache', () => {
     });
 
     it('accepts new keys once the earliest one expires', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryReplayCache({ clock, maxEntries: 2 });
       await cache.firstSeen('a', 30);
       await cache.firstSeen('b', 60);
@@ -102,7 +105,7 @@ describe('MemoryReplayCache', () => {
 
   describe('when ttlSeconds is not positive', () => {
     it.each([0, -5, Number.NaN])('throws a RangeError for %p', async (ttl) => {
-      const cache = new MemoryReplayCache({ clock: manualClock() });
+      const cache = new MemoryReplayCache({ clock: new ManualClock(START) });
       await expect(cache.firstSeen('k', ttl)).rejects.toThrow(RangeError);
     });
   });

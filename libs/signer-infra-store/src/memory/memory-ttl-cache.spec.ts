@@ -1,11 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
-import { manualClock } from '../../test/manual-clock';
+import { ManualClock } from '@signer/testing';
 import { DEFAULT_TTL_CACHE_MAX_ENTRIES, MemoryTtlCache } from './memory-ttl-cache';
+
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
 
 describe('MemoryTtlCache', () => {
   describe('when an entry is read within its TTL', () => {
     it('returns the value', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryTtlCache<string>({ clock });
       await cache.set('k', 'v', 10);
       clock.advanceMs(9_999);
@@ -15,7 +18,7 @@ describe('MemoryTtlCache', () => {
 
   describe('when the TTL has elapsed', () => {
     it('returns undefined and forgets the entry', async () => {
-      const clock = manualClock();
+      const clock = new ManualClock(START);
       const cache = new MemoryTtlCache<string>({ clock });
       await cache.set('k', 'v', 10);
       clock.advanceSeconds(10);
@@ -26,7 +29,7 @@ describe('MemoryTtlCache', () => {
 
   describe('when ttlSeconds is not positive', () => {
     it.each([0, -1, Number.NaN])('stores nothing for %p and drops the previous value', async (ttl) => {
-      const cache = new MemoryTtlCache<string>({ clock: manualClock() });
+      const cache = new MemoryTtlCache<string>({ clock: new ManualClock(START) });
       await cache.set('k', 'old', 10);
       await cache.set('k', 'new', ttl);
       await expect(cache.get('k')).resolves.toBeUndefined();
@@ -36,7 +39,7 @@ describe('MemoryTtlCache', () => {
 
   describe('when the cache is full', () => {
     it('evicts the least recently used entry', async () => {
-      const cache = new MemoryTtlCache<number>({ clock: manualClock(), maxEntries: 3 });
+      const cache = new MemoryTtlCache<number>({ clock: new ManualClock(START), maxEntries: 3 });
       await cache.set('a', 1, 60);
       await cache.set('b', 2, 60);
       await cache.set('c', 3, 60);
@@ -49,7 +52,7 @@ describe('MemoryTtlCache', () => {
     });
 
     it('evicts nothing when an existing key is replaced', async () => {
-      const cache = new MemoryTtlCache<number>({ clock: manualClock(), maxEntries: 2 });
+      const cache = new MemoryTtlCache<number>({ clock: new ManualClock(START), maxEntries: 2 });
       await cache.set('a', 1, 60);
       await cache.set('b', 2, 60);
       await cache.set('a', 10, 60);

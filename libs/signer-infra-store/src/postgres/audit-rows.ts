@@ -38,7 +38,7 @@ function column(value: string): string {
   return value.replaceAll('\u0000', '');
 }
 
-export function toRow(chained: ChainedAuditRecord, seq: bigint): AuditRow {
+function toRow(chained: ChainedAuditRecord, seq: bigint): AuditRow {
   const time = Date.parse(chained.time);
   if (Number.isNaN(time))
     throw new RangeError(`time: expected RFC 3339, got ${JSON.stringify(chained.time)}`);

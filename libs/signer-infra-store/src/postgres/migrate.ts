@@ -15,7 +15,7 @@ const INVALID_SCHEMA_NAME = '3F000';
 const INSUFFICIENT_PRIVILEGE = '42501';
 
 /** The highest applied migration, 0 when the schema does not exist yet. */
-export async function readAuditSchemaVersion(client: Pool | PoolClient): Promise<number> {
+async function readAuditSchemaVersion(client: Pool | PoolClient): Promise<number> {
   try {
     const result = await client.query<{ version: number | null }>(
       `SELECT max(version) AS version FROM ${AUDIT_MIGRATIONS_TABLE}`,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ManualClock } from '@signer/testing';
 import { RedisConnection } from './redis-connection';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisReplayCache } from './redis-replay-cache';
@@ -59,17 +60,13 @@ describe('Redis stores (real Redis)', () => {
 
   describe('when a replica reads a cached value (its local tier)', () => {
     it('answers from memory for at most localSeconds, and never past the entry expiry', async () => {
-      let now = 1_000_000;
-      const writer = new RedisTtlCache<{ n: number }>({
-        connection: a,
-        name: 'tier',
-        clock: { now: () => new Date(now) },
-      });
+      const clock = new ManualClock(1_000_000);
+      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier', clock });
       const reader = new RedisTtlCache<{ n: number }>({
         connection: b,
         name: 'tier',
         localSeconds: 5,
-        clock: { now: () => new Date(now) },
+        clock,
       });
       await writer.set('long', { n: 1 }, 60);
       await writer.set('short', { n: 2 }, 2);
@@ -77,12 +74,12 @@ describe('Redis stores (real Redis)', () => {
       await expect(reader.get('short')).resolves.toEqual({ n: 2 });
       // Gone from Redis (a restart, say): the local copies still answer, within their bounds only.
       await a.client.del(`${prefix}cache:tier:long`, `${prefix}cache:tier:short`);
-      now += 1_999;
+      clock.advanceMs(1_999);
       await expect(reader.get('long')).resolves.toEqual({ n: 1 });
       await expect(reader.get('short')).resolves.toEqual({ n: 2 });
-      now += 1; // the short entry's own expiry
+      clock.advanceMs(1); // the short entry's own expiry
       await expect(reader.get('short')).resolves.toBeUndefined();
-      now += 3_000; // 5 s after the read
+      clock.advanceMs(3_000); // 5 s after the read
       await expect(reader.get('long')).resolves.toBeUndefined();
     });
 
@@ -96,24 +93,19 @@ describe('Redis stores (real Redis)', () => {
     });
 
     it('remembers a valid nonce for at most localSeconds, never past its own expiry', async () => {
-      let now = 2_000_000;
+      const clock = new ManualClock(2_000_000);
       const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
-      const other = new RedisNonceStore({
-        connection: b,
-        ttlSeconds: 60,
-        localSeconds: 5,
-        clock: { now: () => new Date(now) },
-      });
+      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60, localSeconds: 5, clock });
       await expect(other.isValid(nonce)).resolves.toBe(true);
       await a.client.del(`${prefix}nonce:${nonce}`);
-      now += 4_999;
+      clock.advanceMs(4_999);
       await expect(other.isValid(nonce)).resolves.toBe(true);
-      now += 1;
+      clock.advanceMs(1);
       await expect(other.isValid(nonce)).resolves.toBe(false);
       const brief = await new RedisNonceStore({ connection: a, ttlSeconds: 1 }).issue();
       await expect(other.isValid(brief)).resolves.toBe(true);
       await a.client.del(`${prefix}nonce:${brief}`);
-      now += 1_000; // past the nonce's 1 s life, well within localSeconds
+      clock.advanceMs(1_000); // past the nonce's 1 s life, well within localSeconds
       await expect(other.isValid(brief)).resolves.toBe(false);
     });
   });

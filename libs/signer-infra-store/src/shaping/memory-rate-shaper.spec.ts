@@ -1,10 +1,13 @@
-import { manualClock } from '../../test/manual-clock';
+import { ManualClock } from '@signer/testing';
 import { refusal } from '../../test/refusal';
 import { MemoryRateShaper } from './memory-rate-shaper';
 
+/** Noon: no test crosses a UTC day unless it says so. */
+const START = '2026-06-01T12:00:00.000Z';
+
 describe('MemoryRateShaper', () => {
   const setup = () => {
-    const clock = manualClock();
+    const clock = new ManualClock(START);
     const waits: number[] = [];
     const shaper = new MemoryRateShaper({
       clock,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from './free-port';
+import { freePort } from '../net/free-port';
 
 /** Where Debian's `docker-registry` package installs the CNCF distribution registry. */
 export const DOCKER_REGISTRY_BINARY = '/usr/bin/docker-registry';
