@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEV_INSTALLATION, DEV_TENANT, DevLicensing, type PoeClaims } from '@signer/dev';
 import { FakeLicensingServer } from '@signer/testing';
-import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '@signer/testing';
 import { onlineLicensing } from './entitlement-harness';
 import { expectProblem } from './problem';

@@ -16,6 +16,8 @@ import { createLogger } from '../src/observability/logger';
 import { createAuditSink } from '../src/wiring/audit';
 import { createRuntime, type SignerRuntime } from '../src/wiring/create-runtime';
 
+import { Caller } from './caller';
+
 export { Caller, newCaller, SIGN_PATH, validBody } from './caller';
 
 /** Collects every log line the app writes, so tests can grep them for secrets. */
@@ -110,4 +112,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** `startHarness` and a DPoP caller on it: what most suites start in `beforeAll`. */
+export async function startWithCaller(
+  options: HarnessOptions = {},
+): Promise<{ harness: Harness; caller: Caller }> {
+  const harness = await startHarness(options);
+  return { harness, caller: await Caller.create(harness) };
 }

@@ -1,4 +1,4 @@
-import { Caller, startHarness, validBody, type Harness } from './harness';
+import { Caller, startWithCaller, validBody, type Harness } from './harness';
 import { startRedisHarness, type RedisHarness } from './redis-harness';
 
 /** A body whose bundle is large: the predicate carries `kib` KiB of caller text. */
@@ -9,10 +9,7 @@ describe('Idempotency-Key on POST /sign/dsse', () => {
   let harness: Harness;
   let caller: Caller;
 
-  beforeAll(async () => {
-    harness = await startHarness();
-    caller = await Caller.create(harness);
-  });
+  beforeAll(async () => ({ harness, caller } = await startWithCaller()));
   afterAll(() => harness.close());
 
   const signedRecords = () =>
@@ -108,10 +105,9 @@ describe('Idempotency-Key records under a byte budget (memory store)', () => {
   let caller: Caller;
 
   beforeAll(async () => {
-    harness = await startHarness({
+    ({ harness, caller } = await startWithCaller({
       configure: (config) => void (config['idempotency'] = { maxBytesPerTenant: 150_000 }),
-    });
-    caller = await Caller.create(harness);
+    }));
   });
   afterAll(() => harness.close());
 

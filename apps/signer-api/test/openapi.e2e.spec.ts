@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { renderErrorCatalogue } from '../src/http/error-catalogue';
-import { Caller, startHarness, validBody, type Harness } from './harness';
+import { startWithCaller, validBody, type Caller, type Harness } from './harness';
 
 const root = join(__dirname, '..', '..', '..');
 const committed = JSON.parse(readFileSync(join(root, 'docs/openapi.json'), 'utf8')) as {
@@ -23,10 +23,7 @@ describe('OpenAPI document and error catalogue', () => {
     expect(ok).toBe(true);
   };
 
-  beforeAll(async () => {
-    harness = await startHarness();
-    caller = await Caller.create(harness);
-  });
+  beforeAll(async () => ({ harness, caller } = await startWithCaller()));
   afterAll(() => harness.close());
 
   describe('when the committed copies are compared with the code', () => {

@@ -1,4 +1,3 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { DpopKey } from '@signer/client';
 import { expectProblem } from './problem';
 import { Caller, SIGN_PATH, startHarness, validBody, type Harness } from './harness';

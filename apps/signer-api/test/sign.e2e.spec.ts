@@ -3,16 +3,13 @@ import { canonicalize, verifyAuditChain, type ChainedAuditRecord } from '@signer
 import { verifySigstoreBundleWithKey } from '@signer/client';
 import { verifyDsseIndependently } from './independent-verify';
 import { adminReadyz } from './admin-readyz';
-import { Caller, startHarness, validBody, type Harness } from './harness';
+import { startWithCaller, validBody, type Caller, type Harness } from './harness';
 
 describe('POST /api/v1/signer/sign/dsse', () => {
   let harness: Harness;
   let caller: Caller;
 
-  beforeAll(async () => {
-    harness = await startHarness();
-    caller = await Caller.create(harness);
-  });
+  beforeAll(async () => ({ harness, caller } = await startWithCaller()));
   afterAll(() => harness.close());
 
   describe('when every gate passes', () => {

@@ -35,8 +35,6 @@ export interface SignerErrorOptions {
   upstream?: Upstream;
   /** For `plan_throttled`: which limit refused (qps, concurrency, daily). */
   limit?: string;
-  /** HTTP status override where the contract gives one code two statuses (415 invalid_request). */
-  status?: number;
   /** The audit record of the decision this refusal answers (set by {@link SignerError.forDecision}). */
   auditId?: string;
   /** Why that record could not be written, when it could not. */
@@ -53,7 +51,6 @@ export class SignerError extends Error {
   readonly dpopNonce?: string;
   readonly upstream?: Upstream;
   readonly limit?: string;
-  readonly status?: number;
   /** The audit record of the one decision this refusal answers: the id the problem response reports. */
   readonly auditId?: string;
   /** Set when that record could not be written: the refusal stands, and the edge logs and counts it. */
@@ -67,7 +64,6 @@ export class SignerError extends Error {
     this.dpopNonce = options.dpopNonce;
     this.upstream = options.upstream;
     this.limit = options.limit;
-    this.status = options.status;
     this.auditId = options.auditId;
     this.auditFailure = options.auditFailure;
   }
@@ -83,7 +79,6 @@ export class SignerError extends Error {
       dpopNonce: this.dpopNonce,
       upstream: this.upstream,
       limit: this.limit,
-      status: this.status,
       auditId,
       auditFailure,
     });

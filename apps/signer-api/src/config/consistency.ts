@@ -57,6 +57,11 @@ export function checkConsistency(config: SignerConfig): string[] {
     if (config.licensing[key] !== undefined && config.licensing.offlineJwksFile === undefined)
       problems.push(`licensing.${key}: only used with offlineJwksFile (Licensing judges online PoEs)`);
   }
+  const { ttlSeconds, minRetentionSeconds } = config.idempotency;
+  if (minRetentionSeconds > ttlSeconds)
+    problems.push(
+      `idempotency.minRetentionSeconds: expected at most idempotency.ttlSeconds (${ttlSeconds}), got ${minRetentionSeconds}`,
+    );
   if (config.audit.sink === 'file' && !config.audit.filePath)
     problems.push('audit.filePath: required when sink is file');
   if (config.audit.sink === 'postgres' && !config.audit.postgresUrl)

@@ -79,8 +79,10 @@ export class SignerMetrics implements PipelineObserver {
   /** Counts what a refusal says about limits and upstreams. */
   refusal(error: SignerError): void {
     if (error.code === 'plan_throttled') this.throttled.inc({ limit: error.limit ?? 'unknown' });
-    if (error.code === 'upstream_unavailable')
-      this.upstreamErrors.inc({ upstream: error.upstream ?? 'unknown' });
+    // A 503 that names no upstream (an idempotency budget or a duplicate still running) is not
+    // an upstream failure: the contract's label values are the upstreams only.
+    if (error.code === 'upstream_unavailable' && error.upstream !== undefined)
+      this.upstreamErrors.inc({ upstream: error.upstream });
     // A refusal whose own audit record could not be written is also an audit-trail failure.
     if (error.auditFailure !== undefined && error.upstream !== 'audit') this.auditFailed();
   }

@@ -87,7 +87,6 @@ export class IdempotencyGuard {
           code: error.code,
           message: error.message,
           auditId: error.auditId,
-          status: error.status,
         };
         return store.complete(scope, claimId, fingerprint, outcome);
       },
@@ -124,5 +123,5 @@ function budgetRefusal(claim: Extract<IdempotencyClaim, { state: 'full' }>): Sig
 
 /** A stored refusal as the error the edge renders (same code, message and auditId as the first answer). */
 export function replayedError(outcome: Extract<StoredOutcome, { kind: 'refused' }>): SignerError {
-  return new SignerError(outcome.code, outcome.message, { status: outcome.status, auditId: outcome.auditId });
+  return new SignerError(outcome.code, outcome.message, { auditId: outcome.auditId });
 }

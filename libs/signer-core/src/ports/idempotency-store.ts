@@ -4,7 +4,7 @@ import type { SignDsseResponse } from '../model';
 /** What a finished request answered, kept so a retry with the same key gets the same answer. */
 export type StoredOutcome =
   | { kind: 'signed'; response: SignDsseResponse }
-  | { kind: 'refused'; code: SignerErrorCode; message: string; auditId: string; status?: number };
+  | { kind: 'refused'; code: SignerErrorCode; message: string; auditId: string };
 
 /** One record: `key` already scopes tenant and caller; `tenant` is who its bytes are charged to. */
 export interface IdempotencyScope {
