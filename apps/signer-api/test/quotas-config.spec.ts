@@ -1,23 +1,16 @@
 import { ConfigError, validateConfig } from '../src/config/load-config';
 import { readinessChecks } from '../src/wiring/readiness';
 import type { SharedState } from '../src/wiring/shared-state';
+import { minimalConfig } from '../src/config/minimal-config.fixture';
 
-const base = (licensing: Record<string, unknown>, quotas: Record<string, unknown> = {}) => ({
-  authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-  licensing,
-  releaseIntegrity: {
-    scannerRepository: 'registry.example/scanner',
-    ociLayoutPath: 'layout',
-    trustedKeysFiles: ['keys.pem'],
-  },
-  quotas: {
-    plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } },
-    ...quotas,
-  },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-});
+const base = (licensing: Record<string, unknown>, quotas: Record<string, unknown> = {}) =>
+  minimalConfig({
+    licensing,
+    quotas: {
+      plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } },
+      ...quotas,
+    },
+  });
 
 const problem = (raw: unknown): string => {
   try {

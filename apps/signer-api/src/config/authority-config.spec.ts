@@ -1,19 +1,8 @@
 import { validateConfig } from './load-config';
+import { minimalConfig } from './minimal-config.fixture';
 
-const base = (authority: Record<string, unknown>, server: Record<string, unknown> = {}) => ({
-  server,
-  authority: { issuer: 'https://authority.example', ...authority },
-  licensing: { offlineJwksFile: 'licensing.json' },
-  releaseIntegrity: {
-    scannerRepository: 'registry.example/scanner',
-    ociLayoutPath: 'layout',
-    trustedKeysFiles: ['keys.pem'],
-  },
-  quotas: { plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } } },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-});
+const base = (authority: Record<string, unknown>, server: Record<string, unknown> = {}) =>
+  minimalConfig({ server, authority: { issuer: 'https://authority.example', ...authority } });
 
 describe('authority and server.tls configuration', () => {
   describe('when the keys are remote', () => {

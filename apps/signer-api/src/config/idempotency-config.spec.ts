@@ -1,19 +1,7 @@
 import { ConfigError, validateConfig } from './load-config';
+import { minimalConfig } from './minimal-config.fixture';
 
-const config = (idempotency: Record<string, unknown>) => ({
-  authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-  licensing: { offlineJwksFile: 'licensing.json' },
-  releaseIntegrity: {
-    scannerRepository: 'registry.example/scanner',
-    ociLayoutPath: 'layout',
-    trustedKeysFiles: ['keys.pem'],
-  },
-  quotas: { plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } } },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-  idempotency,
-});
+const config = (idempotency: Record<string, unknown>) => minimalConfig({ idempotency });
 
 describe('idempotency configuration', () => {
   describe('when answers are kept at least as long as the minimum retention', () => {

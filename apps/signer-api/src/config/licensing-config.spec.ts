@@ -1,18 +1,7 @@
 import { ConfigError, validateConfig } from './load-config';
+import { minimalConfig } from './minimal-config.fixture';
 
-const base = (licensing: Record<string, unknown>) => ({
-  authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-  licensing,
-  releaseIntegrity: {
-    scannerRepository: 'registry.example/scanner',
-    ociLayoutPath: 'layout',
-    trustedKeysFiles: ['keys.pem'],
-  },
-  quotas: { plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } } },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-});
+const base = (licensing: Record<string, unknown>) => minimalConfig({ licensing });
 
 describe('licensing configuration', () => {
   describe('when introspectUrl is https, or plain http on loopback', () => {

@@ -3,20 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { applyEnvOverrides, ConfigError, loadConfig, validateConfig } from './load-config';
+import { minimalConfig } from './minimal-config.fixture';
 
-const minimal = () => ({
-  authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-  licensing: { offlineJwksFile: 'licensing.json' },
-  releaseIntegrity: {
-    scannerRepository: 'registry.example/scanner',
-    ociLayoutPath: 'layout',
-    trustedKeysFiles: ['keys.pem'],
-  },
-  quotas: { plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } } },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-});
+const minimal = () => minimalConfig();
 
 /** A config folder: `text` as signer.yaml, plus the start-up files `minimal()` names. */
 function configFolder(text = stringify(minimal())): { dir: string; file: string } {

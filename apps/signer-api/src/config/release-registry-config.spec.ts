@@ -1,19 +1,15 @@
 import { applyEnvOverrides, validateConfig } from './load-config';
+import { minimalConfig } from './minimal-config.fixture';
 
-const registryConfig = (releaseIntegrity: Record<string, unknown> = {}) => ({
-  authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-  licensing: { offlineJwksFile: 'licensing.json' },
-  releaseIntegrity: {
-    scannerRepository: 'registry.example:5000/stella-ops/scanner',
-    registryUrl: 'https://registry.example:5000',
-    trustedKeysFiles: ['keys.pem'],
-    ...releaseIntegrity,
-  },
-  quotas: { plans: { pro: { qps: 10, burst: 10, concurrency: 2, maxArtifactBytes: 1000, dailyCap: 10 } } },
-  signing: { keys: { default: { ref: 'file://key.pem' } } },
-  predicates: { allowed: ['p/1'] },
-  audit: { filePath: 'audit.jsonl' },
-});
+const registryConfig = (releaseIntegrity: Record<string, unknown> = {}) =>
+  minimalConfig({
+    releaseIntegrity: {
+      scannerRepository: 'registry.example:5000/stella-ops/scanner',
+      registryUrl: 'https://registry.example:5000',
+      trustedKeysFiles: ['keys.pem'],
+      ...releaseIntegrity,
+    },
+  });
 
 describe('release registry configuration', () => {
   describe('when registryUrl, credentials per host and limits are set', () => {

@@ -8,6 +8,7 @@ import {
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
 } from '@signer/infra-store';
 import { validateConfig } from '../config/load-config';
+import { minimalConfig } from '../config/minimal-config.fixture';
 import { idempotencyLimits } from './shared-state';
 
 /** A valid configuration (its start-up files exist, empty) with these sections merged in. */
@@ -16,20 +17,10 @@ function config(extra: Record<string, unknown> = {}) {
   for (const name of ['jwks.json', 'licensing.json', 'keys.pem', 'key.pem'])
     writeFileSync(join(dir, name), '');
   return validateConfig(
-    {
-      authority: { issuer: 'https://authority.example', jwksFile: 'jwks.json' },
-      licensing: { offlineJwksFile: 'licensing.json' },
-      releaseIntegrity: {
-        scannerRepository: 'registry.example/scanner',
-        ociLayoutPath: 'layout',
-        trustedKeysFiles: ['keys.pem'],
-      },
+    minimalConfig({
       quotas: { plans: { pro: { qps: 1, burst: 1, concurrency: 1, maxArtifactBytes: 1000, dailyCap: 1 } } },
-      signing: { keys: { default: { ref: 'file://key.pem' } } },
-      predicates: { allowed: ['p/1'] },
-      audit: { filePath: 'audit.jsonl' },
       ...extra,
-    },
+    }),
     dir,
   );
 }
