@@ -10,7 +10,6 @@ import type { SignerRuntime } from '../src/wiring/create-runtime';
 import { SIGN_PATH, startHarness, type Harness, type HarnessOptions, type LogCapture } from './harness';
 
 export { SIGN_PATH };
-export type { RawConfig } from './harness';
 export * from './authority-expect';
 export * from './authority-http';
 

@@ -18,7 +18,11 @@ describe('listensOn (which process really holds a replica port)', () => {
   it('tells the process that took the port from another one answering on it', async () => {
     const child = spawn(
       process.execPath,
-      ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>console.log(s.address().port))"],
+      // stdout.write, not console.log: under FORCE_COLOR (nx sets it) console.log colours a number.
+      [
+        '-e',
+        "const s=require('net').createServer().listen(0,'127.0.0.1',()=>process.stdout.write(String(s.address().port)))",
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {

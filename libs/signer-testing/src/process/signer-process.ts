@@ -4,7 +4,7 @@ import { listensOn } from '../net/listens-on';
 import { killWithHarness } from './kill-with-harness';
 import { findWorkspaceRoot } from './workspace-root';
 
-export const SIGNER_START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 const POLL_MS = 100;
 const LOG_LINE_BOUND = 10_000;
@@ -132,7 +132,7 @@ export class SignerProcess {
   }
 
   private async becameReady(child: ChildProcess): Promise<boolean> {
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? SIGNER_START_TIMEOUT_MS);
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? START_TIMEOUT_MS);
     const readyUrl = `${this.url}${this.options.readyPath ?? '/readyz'}`;
     while (Date.now() < deadline && child.exitCode === null) {
       // Its own process must hold the port: a parallel test's server could answer on it otherwise.
