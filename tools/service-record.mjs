@@ -20,11 +20,27 @@ export function alive(pid) {
   }
 }
 
+/**
+ * Whether `pid` is still the service the record names: alive, and (where /proc exists) running with
+ * the record's `--config`, so a pid reused after a hard kill left the record behind is never signalled.
+ */
+function stillTheService(record) {
+  if (!Number.isInteger(record.pid) || !alive(record.pid)) return false;
+  let argv;
+  try {
+    argv = readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return true; // no /proc on this system: the pid check is all there is
+  }
+  const at = argv.indexOf('--config');
+  return at >= 0 && argv[at + 1] === record.config;
+}
+
 /** The record if its service still runs; a stale or unreadable record counts as none. */
 export function readRecord(dir) {
   try {
     const record = JSON.parse(readFileSync(join(dir, SERVICE_RECORD_FILE), 'utf8'));
-    return Number.isInteger(record.pid) && alive(record.pid) ? record : undefined;
+    return stillTheService(record) ? record : undefined;
   } catch {
     return undefined;
   }

@@ -82,8 +82,7 @@ const specOf = <T>(kind: string) => one(kind).spec as unknown as T;
 
 /**
  * The mounted signer.yaml with the Deployment's SIGNER__ env overrides (secret-sourced ones get
- * placeholders), validated by the real schema and cross-key rules. Backends still on the
- * NOT_YET_SUPPORTED list are a property of this build, not of the manifests, so they are ignored.
+ * placeholders), validated by the real schema and cross-key rules.
  */
 function mountedConfig(): { config: SignerConfig; env: Record<string, string> } {
   const env: Record<string, string> = {};
@@ -97,10 +96,7 @@ function mountedConfig(): { config: SignerConfig; env: Record<string, string> } 
   );
   const config = structuredClone(raw);
   expect(validate(config) ? [] : validate.errors).toEqual([]);
-  const problems = checkConsistency(config as unknown as SignerConfig).filter(
-    (problem) => !problem.includes('not supported by this build'),
-  );
-  expect(problems).toEqual([]);
+  expect(checkConsistency(config as unknown as SignerConfig)).toEqual([]);
   return { config: config as unknown as SignerConfig, env };
 }
 

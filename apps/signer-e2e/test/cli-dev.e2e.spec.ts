@@ -1,10 +1,10 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DpopKey, type SignDsseResponse } from '@signer/client';
 import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
-import { freePort, type SignerProcess } from '@signer/testing';
+import { DevPki, freePort, type SignerProcess } from '@signer/testing';
 import { decodeJwt } from 'jose';
 import { signer, startBuiltSigner, type CliRun } from './built-apps';
 
@@ -44,6 +44,16 @@ describe('signer dev commands on the embedded profile', () => {
         inst: profile.installation,
       });
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    });
+
+    it('binds the token to a client certificate with --client-cert (cnf.x5t#S256)', async () => {
+      const client = await DevPki.selfSigned('cli-e2e-caller');
+      writeFileSync(join(work, 'client.pem'), client.certPem);
+      const result = await cli('dev', 'token', ...profileArgs(), '--client-cert', join(work, 'client.pem'));
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      // RFC 8705 §3.1, computed here with node:crypto rather than by the CLI's own helper.
+      const x5t = createHash('sha256').update(new X509Certificate(client.certPem).raw).digest('base64url');
+      expect(decodeJwt(result.stdout.trim())['cnf']).toEqual({ 'x5t#S256': x5t });
     });
 
     it('reuses the saved key on the next run', async () => {

@@ -99,13 +99,11 @@ export class DecisionTrail {
       const value = record[field];
       if (value !== undefined) record[field] = boundedText(value);
     }
-    if (record.caller) {
-      const { sub, clientId, tokenJti } = record.caller;
-      record.caller = {
-        sub: boundedText(sub),
-        ...(clientId === undefined ? {} : { clientId: boundedText(clientId) }),
-        ...(tokenJti === undefined ? {} : { tokenJti: boundedText(tokenJti) }),
-      };
+    const caller = record.caller;
+    if (caller) {
+      caller.sub = boundedText(caller.sub);
+      if (caller.clientId !== undefined) caller.clientId = boundedText(caller.clientId);
+      if (caller.tokenJti !== undefined) caller.tokenJti = boundedText(caller.tokenJti);
     }
     return record;
   }

@@ -70,7 +70,7 @@ export async function migrateAuditSchema(
       throw new SignerError(
         'internal_error',
         `the audit schema needs migrating and this PostgreSQL role may not do it (${(error as Error).message}): ` +
-          'run `signer-cli audit migrate <owner postgres url>` as the schema owner',
+          'run `signer audit migrate <owner postgres url>` as the schema owner',
         { cause: error },
       );
     }

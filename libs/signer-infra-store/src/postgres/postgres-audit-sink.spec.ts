@@ -106,7 +106,7 @@ describe('PostgresAuditSink', () => {
       const db = await database();
       const writer = db.urlAs(await db.createLoginRole([]));
       const error = await refusal(PostgresAuditSink.open({ connectionString: writer }));
-      expect(error.message).toContain('signer-cli audit migrate');
+      expect(error.message).toContain('signer audit migrate');
     });
   });
 
