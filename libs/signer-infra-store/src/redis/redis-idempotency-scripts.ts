@@ -1,3 +1,5 @@
+import { LUA_NOW_MS } from './lua-now';
+
 /**
  * The idempotency scripts: each claim, completion and release is one atomic Lua script, so the
  * byte accounting holds across replicas (no read-modify-write from Node). Time is Redis server
@@ -14,14 +16,7 @@
  * ARGV common to all scripts: [1] now ms or '', [2] key prefix P, [3] record key, [4] tenant tag,
  * [5] ttl ms, [6] lease ms, [7] min retention ms, [8] max bytes per tenant, [9] max bytes.
  */
-const PREAMBLE = `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+const PREAMBLE = `${LUA_NOW_MS}
 local P = ARGV[2]
 local key = ARGV[3]
 local tenant = ARGV[4]

@@ -1,3 +1,5 @@
+import { LUA_NOW_MS } from './lua-now';
+
 /**
  * The quota scripts (contract §6). Each runs atomically inside Redis, so no two replicas can both
  * take the last token or slot, and a refused acquire changes nothing but the reclaiming of expired
@@ -12,14 +14,7 @@
  */
 
 /** Shared preamble: the current instant in epoch ms and the UTC day number. */
-const NOW = `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+const NOW = `${LUA_NOW_MS}
 local DAY_MS = 86400000
 local EPSILON = 1e-9
 local day = math.floor(now / DAY_MS)
