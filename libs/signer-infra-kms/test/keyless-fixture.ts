@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '@signer/core';
+import { SignerError, type Clock } from '@signer/core';
 import { FakeFulcio, FulcioTestCa, TestOidcIssuer, type FakeFulcioOptions } from '@signer/testing';
 import { CertificateSessions, type CertificateSessionsOptions } from '../src/keyless/certificate-sessions';
 import { FulcioClient } from '../src/keyless/fulcio-client';
@@ -54,4 +54,15 @@ export async function startKeylessWorld(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The SignerError a promise rejects with; rethrows anything else, fails if it resolves. */
+export async function refusal(promise: Promise<unknown>): Promise<SignerError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SignerError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
 }

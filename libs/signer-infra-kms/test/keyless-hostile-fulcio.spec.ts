@@ -1,23 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { preAuthEncoding, SignerError } from '@signer/core';
+import { preAuthEncoding } from '@signer/core';
 import { EndlessBodyServer, RedirectingProxy } from '@signer/testing';
 import { FULCIO_MAX_ANSWER_BYTES, FULCIO_MAX_CONFIGURATION_BYTES } from '../src/keyless/fulcio-client';
-import { startKeylessWorld, type KeylessWorld } from './keyless-fixture';
+import { refusal, startKeylessWorld, type KeylessWorld } from './keyless-fixture';
 
 const pae = preAuthEncoding('application/vnd.in-toto+json', Buffer.from('{"subject":[]}'));
 // What an endless answer may cost beyond the limit: what the sockets buffer (both sides of the
 // loopback connection). Far below what reading until the deadline would take (gigabytes).
 const SOCKET_SLACK_BYTES = 32 * 1024 * 1024;
-
-async function refusal(promise: Promise<unknown>): Promise<SignerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SignerError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { preAuthEncoding, SignerError, type SignatureResult } from '@signer/core';
+import { preAuthEncoding, type SignatureResult } from '@signer/core';
 import { ManualClock } from '@signer/testing';
-import { startKeylessWorld, type KeylessWorld } from './keyless-fixture';
+import { refusal, startKeylessWorld, type KeylessWorld } from './keyless-fixture';
 
 const pae = preAuthEncoding('application/vnd.in-toto+json', Buffer.from('{}'));
 const validity = (result: SignatureResult) => {
@@ -17,16 +17,6 @@ async function until(condition: () => boolean): Promise<void> {
 
 function fail(message: string): never {
   throw new Error(message);
-}
-
-async function refusal(promise: Promise<unknown>): Promise<SignerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SignerError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('CertificateSessions rotation (Fulcio at the wire, pinned clock)', () => {

@@ -1,30 +1,14 @@
 import { createHash, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
-import {
-  dsseEnvelope,
-  preAuthEncoding,
-  SignerError,
-  SigstoreDsseBundleEncoder,
-  type SignatureResult,
-} from '@signer/core';
+import { dsseEnvelope, preAuthEncoding, SigstoreDsseBundleEncoder, type SignatureResult } from '@signer/core';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { TestOidcIssuer, testTrustedRootJson, TestTsa } from '@signer/testing';
-import { SIGNER_EMAIL, startKeylessWorld, type KeylessWorld } from './keyless-fixture';
+import { SIGNER_EMAIL, refusal, startKeylessWorld, type KeylessWorld } from './keyless-fixture';
 
 const payloadType = 'application/vnd.in-toto+json';
 const statement = Buffer.from('{"_type":"https://in-toto.io/Statement/v1","subject":[]}');
 const pae = preAuthEncoding(payloadType, statement);
-
-async function refusal(promise: Promise<unknown>): Promise<SignerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SignerError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('KeylessSigner with a Fulcio CA at the wire', () => {
   let world: KeylessWorld;

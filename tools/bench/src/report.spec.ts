@@ -1,5 +1,5 @@
 import { formatReport } from './report';
-import { round, signerRun, cleanAudit } from './round-fixtures';
+import { round, signerRun, cleanAudit, redisVariant } from './round-fixtures';
 import { summarise, type VariantRun } from './summary';
 import type { Results, Round } from './types';
 
@@ -66,12 +66,7 @@ describe('formatReport', () => {
   });
 
   describe('when variants ran', () => {
-    const redis = {
-      name: 'redis',
-      configures: 'quotas.store: redis',
-      switched: 'quota gate',
-      target: 0.8,
-    } as const;
+    const redis = redisVariant;
     const keyless = { name: 'keyless', configures: 'signing.keyless', target: 0.9 } as const;
     const keylessRun = signerRun(400, { serverCpuMsPerRequest: 2.5 });
     keylessRun.upstream = { window: { fulcioCalls: 0 }, total: { fulcioCalls: 2 } };

@@ -13,6 +13,14 @@ export interface RoundFigures {
   signerCpuMs?: number;
 }
 
+/** A variant as the report and summary tests name it: redis stores, with a target of 0.8. */
+export const redisVariant = {
+  name: 'redis',
+  configures: 'quotas.store: redis',
+  switched: 'quota gate',
+  target: 0.8,
+} as const;
+
 export const cleanAudit = (acknowledged = 1000): AuditCheck => ({
   records: acknowledged + 3,
   outcomes: { signed: acknowledged + 2 },

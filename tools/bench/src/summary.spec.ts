@@ -1,4 +1,4 @@
-import { cleanAudit, round, signerRun } from './round-fixtures';
+import { cleanAudit, redisVariant, round, signerRun } from './round-fixtures';
 import type { MeasuredVariant, VariantSummary } from './types';
 import {
   TARGET_RATIO,
@@ -219,12 +219,7 @@ describe('summariseVariants', () => {
     round({ signerRps: 1000, noopRps: 3000, cryptoOps: 1500, signerCpuMs: 1 }),
     round({ signerRps: 500, noopRps: 3000, cryptoOps: 1500, signerCpuMs: 2 }),
   ];
-  const redis = {
-    name: 'redis',
-    configures: 'quotas.store: redis',
-    switched: 'quota gate',
-    target: 0.8,
-  } as const;
+  const redis = redisVariant;
   const measured = (
     rps: number,
     cpuMs: number,

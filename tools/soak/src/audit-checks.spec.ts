@@ -3,6 +3,7 @@ import { auditIdRow, summaryRow } from './audit-checks';
 import type { CheckInput } from './check-input';
 import type { Exchange } from './ledger';
 import type { FaultWindow } from './phases';
+import { faultWindow } from './fault-window-fixture';
 
 let ids = 0;
 const exchange = (overrides: Partial<Exchange>): Exchange => {
@@ -55,18 +56,7 @@ const summaryOf = (auditId: string, answers: Exchange[], refusals = answers.leng
   };
 };
 
-const postgresDown: FaultWindow = {
-  name: 'postgres-stopped',
-  upstream: 'postgres',
-  cycle: 1,
-  injectAt: 10_000,
-  start: 10_100,
-  clearAt: 20_000,
-  end: 20_100,
-  readyz: {},
-  upstreamErrors: {},
-  notes: [],
-};
+const postgresDown = faultWindow('postgres-stopped', 'postgres');
 
 const input = (
   exchanges: Exchange[],

@@ -1,20 +1,7 @@
+import { faultWindow } from './fault-window-fixture';
 import { judge, type JudgeOptions } from './judge';
 import type { Exchange } from './ledger';
 import type { FaultWindow } from './phases';
-
-const window = (name: string, upstream: FaultWindow['upstream'], victim?: string): FaultWindow => ({
-  name,
-  upstream,
-  victim,
-  cycle: 1,
-  injectAt: 10_000,
-  start: 10_100,
-  clearAt: 20_000,
-  end: 20_100,
-  readyz: {},
-  upstreamErrors: {},
-  notes: [],
-});
 
 let ids = 0;
 const exchange = (overrides: Partial<Exchange>): Exchange => {
@@ -110,7 +97,7 @@ describe('judge', () => {
   });
 
   describe('when PostgreSQL is down', () => {
-    const outage = window('postgres-stopped', 'postgres');
+    const outage = faultWindow('postgres-stopped', 'postgres');
 
     it('accepts 503 during the fault and its recovery, and refusals with their own code', () => {
       expect(
@@ -144,7 +131,7 @@ describe('judge', () => {
   });
 
   describe('when Licensing fails', () => {
-    const failing = window('licensing-500s', 'licensing');
+    const failing = faultWindow('licensing-500s', 'licensing');
 
     it('accepts a 200 while a cached decision may still be valid, not after', () => {
       expect(judge(exchange({ start: 11_000, end: 11_050 }), options(failing))).toEqual({ ok: true });
@@ -162,7 +149,7 @@ describe('judge', () => {
 
   describe('when KMS throttles', () => {
     it('accepts 200s for requests that do not use KMS', () => {
-      const throttled = window('kms-throttling', 'kms');
+      const throttled = faultWindow('kms-throttling', 'kms');
       expect(judge(exchange({ start: 15_000, end: 15_050 }), options(throttled))).toEqual({ ok: true });
       expect(
         judge(exchange({ kind: 'sign-aws', start: 15_000, end: 15_050 }), options(throttled)),
@@ -173,7 +160,7 @@ describe('judge', () => {
   });
 
   describe('when a replica is killed', () => {
-    const kill = window('replica-sigkill', 'replica', 'c');
+    const kill = faultWindow('replica-sigkill', 'replica', 'c');
 
     it('accepts no answer from the victim only', () => {
       const lost = { status: 0, transportError: 'ECONNREFUSED', start: 15_000, end: 15_001 };

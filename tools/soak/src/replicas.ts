@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { freePort, SignerProcess } from '@signer/testing';
 
 const START_TIMEOUT_MS = 60_000;
+const LAUNCH_ATTEMPTS = 3;
 
 /** Memory and descriptors of one process, from /proc. */
 export interface ProcessFigures {
@@ -46,15 +47,26 @@ export class SignerReplica extends SignerProcess {
     });
   }
 
-  /** A replica not started yet; its admin port is chosen now and kept across restarts. */
-  static async create(
+  /**
+   * A started replica; its ports are chosen just before it starts and kept across restarts. A
+   * port chosen free can be taken before the process binds it (a parallel test, or a port handed
+   * out twice before anything bound it): then new ports are chosen, a few times at most.
+   */
+  static async launch(
     name: string,
-    port: number,
     bundle: string,
     env: Record<string, string>,
     cwd: string,
   ): Promise<SignerReplica> {
-    return new SignerReplica(name, port, await freePort(), bundle, env, cwd);
+    for (let attempt = 1; ; attempt += 1) {
+      const replica = new SignerReplica(name, await freePort(), await freePort(), bundle, env, cwd);
+      try {
+        await replica.start();
+        return replica;
+      } catch (error) {
+        if (attempt >= LAUNCH_ATTEMPTS || !String(error).includes('already in use')) throw error;
+      }
+    }
   }
 
   /** The operator-only listener: `GET /readyz` there names each dependency's state. */

@@ -181,13 +181,10 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
       AWS_EC2_METADATA_DISABLED: 'true',
     };
     const replicas: SignerReplica[] = [];
-    for (const name of ['a', 'b', 'c'])
-      replicas.push(
-        await SignerReplica.create(name, await freePort(), settings.signerBundle, env, settings.root),
-      );
     cleanups.push(() => Promise.all(replicas.map((replica) => replica.stop())));
     // One at a time: the first applies the audit schema migration, the others find it applied.
-    for (const replica of replicas) await replica.start();
+    for (const name of ['a', 'b', 'c'])
+      replicas.push(await SignerReplica.launch(name, settings.signerBundle, env, settings.root));
 
     return {
       dir,

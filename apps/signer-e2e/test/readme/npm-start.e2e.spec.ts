@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findWorkspaceRoot, freePort } from '@signer/testing';
+import { alive } from './process-alive';
 import { copyWorkspace, freshShellEnv } from './workspace-copy';
 
 // Copies the tree and starts the real service through npm, builds included.
@@ -12,15 +13,6 @@ interface Record {
   pid: number;
   url: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Polls `probe` until it returns a value (a service starting, a process exiting), or throws after 60 s. */
 async function until<T>(what: string, probe: () => T | undefined): Promise<T> {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { findWorkspaceRoot, freePort } from '@signer/testing';
+import { alive } from './process-alive';
 import { tryIt, type TryIt } from './readme-script';
 import { copyWorkspace, freshShellEnv } from './workspace-copy';
 
@@ -18,15 +19,6 @@ function bash(lines: string[], cwd: string) {
     timeout: 90_000,
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('README "Try it"', () => {
   let clone: ReturnType<typeof copyWorkspace>;

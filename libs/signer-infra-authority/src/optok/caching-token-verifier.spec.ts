@@ -1,9 +1,8 @@
 import type { TokenVerifier, VerifiedOpTok } from '@signer/core';
-import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
-import { createLocalJWKSet } from 'jose';
+import { DevAuthority } from '@signer/dev';
 import { ManualClock } from '@signer/testing';
 import { CachingTokenVerifier } from './caching-token-verifier';
-import { OpTokVerifier } from './optok-verifier';
+import { devOpTokVerifier } from '../../test/dev-authorities';
 
 const NOW = 1_900_000_000;
 
@@ -44,16 +43,7 @@ describe('CachingTokenVerifier', () => {
     clock = new ManualClock(NOW * 1000);
     hits = 0;
     generation = 1;
-    inner = new CountingVerifier(
-      new OpTokVerifier({
-        getKey: createLocalJWKSet(authority.jwks()),
-        issuer: DEV_ISSUER,
-        audience: DEV_AUDIENCE,
-        algorithms: ['ES256'],
-        clockSkewSeconds: 30,
-        clock,
-      }),
-    );
+    inner = new CountingVerifier(devOpTokVerifier(authority, clock));
   });
 
   describe('when the same token comes again', () => {

@@ -2,6 +2,7 @@ import { DevAuthority, DEV_AUDIENCE, DEV_ISSUER } from '@signer/dev';
 import { createLocalJWKSet, importJWK, SignJWT } from 'jose';
 import { ManualClock } from '@signer/testing';
 import { OpTokVerifier } from './optok-verifier';
+import { devOpTokVerifier } from '../../test/dev-authorities';
 
 const NOW = 1_900_000_000;
 
@@ -12,14 +13,7 @@ describe('OpTokVerifier', () => {
 
   beforeAll(async () => {
     authority = await DevAuthority.create();
-    verifier = new OpTokVerifier({
-      getKey: createLocalJWKSet(authority.jwks()),
-      issuer: DEV_ISSUER,
-      audience: DEV_AUDIENCE,
-      algorithms: ['ES256'],
-      clockSkewSeconds: 30,
-      clock,
-    });
+    verifier = devOpTokVerifier(authority, clock);
   });
 
   const mint = (claims: Parameters<DevAuthority['mint']>[0] = {}) =>
@@ -106,15 +100,7 @@ describe('OpTokVerifier', () => {
   describe('when the token lives longer than maxTokenLifetimeSeconds', () => {
     let bounded: OpTokVerifier;
     beforeAll(() => {
-      bounded = new OpTokVerifier({
-        getKey: createLocalJWKSet(authority.jwks()),
-        issuer: DEV_ISSUER,
-        audience: DEV_AUDIENCE,
-        algorithms: ['ES256'],
-        clockSkewSeconds: 30,
-        clock,
-        maxTokenLifetimeSeconds: 600,
-      });
+      bounded = devOpTokVerifier(authority, clock, { maxTokenLifetimeSeconds: 600 });
     });
 
     it('accepts exp − iat equal to the maximum', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignerError } from '@signer/core';
 import { EndlessBodyServer, FakeLicensingServer, INTROSPECT_PATH, RedirectingProxy } from '@signer/testing';
+import { activeDevLicence } from '../../test/dev-authorities';
 import { OnlinePoeVerifier, parseRetryAfter } from './online-poe-verifier';
 
 async function refusal(promise: Promise<unknown>): Promise<SignerError> {
@@ -39,19 +40,9 @@ describe('OnlinePoeVerifier', () => {
         max_version: '2.0.0-rc.1',
         limits: { qps: 5, concurrency: 2 },
       });
-      await expect(verifier.verify({ format: 'jwt', value: poe })).resolves.toEqual({
-        active: true,
-        revoked: false,
-        licenseId: 'lic-dev-0001',
-        customerId: 'cust-dev',
-        tenant: 't',
-        installation: 'i',
-        plan: 'pro',
-        expiresAt: expect.any(Number),
-        validReleaseYear: 2026,
-        maxVersion: '2.0.0-rc.1',
-        limits: { qps: 5, concurrency: 2 },
-      });
+      await expect(verifier.verify({ format: 'jwt', value: poe })).resolves.toEqual(
+        activeDevLicence('2.0.0-rc.1', { qps: 5, concurrency: 2 }),
+      );
       expect(licensing.callsFor(poe)).toBe(1);
     });
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { QuotaGate } from '@signer/core';
 import { describeQuotaGateConformance, expectThrottled, plan } from '../../test/quota-gate-conformance';
 import { refusal } from '../../test/refusal';
+import { REDIS_URL, redisReplicas } from '../../test/redis-replicas';
 import { secondsUntilNextUtcMidnight } from '../memory/quota-math';
 import { RedisConnection } from './redis-connection';
 import { RedisQuotaGate } from './redis-quota-gate';
 
-const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Gives each test its own tenant namespace, so tests sharing one prefix never share counters. */
@@ -19,25 +19,12 @@ function namespaced(gate: QuotaGate): QuotaGate {
 }
 
 describe('RedisQuotaGate (real Redis)', () => {
-  // A unique prefix per run so parallel runs and other suites never see each other's keys.
-  const prefix = `signer-test:${randomUUID()}:`;
-  let a: RedisConnection;
-  let b: RedisConnection;
-
-  beforeAll(async () => {
-    a = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
-    b = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
-    await Promise.all([a.connect(), b.connect()]);
-  });
-  afterAll(async () => {
-    const keys = await a.client.keys(`${prefix}*`);
-    if (keys.length) await a.client.del(...keys);
-    await Promise.all([a.close(), b.close()]);
-  });
+  const redis = redisReplicas();
+  const { prefix } = redis;
 
   describe('conformance (scripts driven by a manual clock)', () => {
     describeQuotaGateConformance(({ clock, leaseSeconds }) =>
-      namespaced(new RedisQuotaGate({ connection: a, leaseSeconds, timeSource: clock })),
+      namespaced(new RedisQuotaGate({ connection: redis.a, leaseSeconds, timeSource: clock })),
     );
   });
 
@@ -46,7 +33,10 @@ describe('RedisQuotaGate (real Redis)', () => {
 
     describe('when two replicas share one licence', () => {
       it('admits exactly the burst across both, and counts down one bucket', async () => {
-        const replicas = [new RedisQuotaGate({ connection: a }), new RedisQuotaGate({ connection: b })];
+        const replicas = [
+          new RedisQuotaGate({ connection: redis.a }),
+          new RedisQuotaGate({ connection: redis.b }),
+        ];
         const who = subject();
         const limits = plan({ qps: 0.01, burst: 6 });
         const results = await Promise.allSettled(
@@ -57,7 +47,10 @@ describe('RedisQuotaGate (real Redis)', () => {
       });
 
       it('never hands out more slots than the concurrency limit', async () => {
-        const replicas = [new RedisQuotaGate({ connection: a }), new RedisQuotaGate({ connection: b })];
+        const replicas = [
+          new RedisQuotaGate({ connection: redis.a }),
+          new RedisQuotaGate({ connection: redis.b }),
+        ];
         const who = subject();
         const limits = plan({ concurrency: 3 });
         const results = await Promise.allSettled(
@@ -65,13 +58,13 @@ describe('RedisQuotaGate (real Redis)', () => {
         );
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
         const gate = replicas[0];
-        expect(await a.client.zcard(gate.keys(who).leases)).toBe(3);
+        expect(await redis.a.client.zcard(gate.keys(who).leases)).toBe(3);
       });
     });
 
     describe('when the bucket is empty and time passes', () => {
       it('refills at qps per second of server time', async () => {
-        const gate = new RedisQuotaGate({ connection: a });
+        const gate = new RedisQuotaGate({ connection: redis.a });
         const who = subject();
         const limits = plan({ qps: 5, burst: 1 });
         await gate.acquire(who, limits);
@@ -85,23 +78,23 @@ describe('RedisQuotaGate (real Redis)', () => {
       it('lets any replica reclaim the slot once the lease has expired', async () => {
         const who = subject();
         const limits = plan({ concurrency: 1 });
-        const crashed = new RedisQuotaGate({ connection: a, leaseSeconds: 0.3 });
+        const crashed = new RedisQuotaGate({ connection: redis.a, leaseSeconds: 0.3 });
         await crashed.acquire(who, limits);
-        const survivor = new RedisQuotaGate({ connection: b, leaseSeconds: 0.3 });
+        const survivor = new RedisQuotaGate({ connection: redis.b, leaseSeconds: 0.3 });
         expectThrottled(await refusal(survivor.acquire(who, limits)), 'concurrency', 1);
         await sleep(400);
         await expect(survivor.acquire(who, limits)).resolves.toBeDefined();
-        expect(await b.client.zcard(survivor.keys(who).leases)).toBe(1);
+        expect(await redis.b.client.zcard(survivor.keys(who).leases)).toBe(1);
       });
     });
 
     describe('when the daily cap is reached', () => {
       it('answers Retry-After until the next UTC midnight of server time', async () => {
-        const gate = new RedisQuotaGate({ connection: a });
+        const gate = new RedisQuotaGate({ connection: redis.a });
         const who = subject();
         await gate.acquire(who, plan({ dailyCap: 1 }));
         const error = await refusal(gate.acquire(who, plan({ dailyCap: 1 })));
-        const [seconds, micros] = await a.client.time();
+        const [seconds, micros] = await redis.a.client.time();
         const expected = secondsUntilNextUtcMidnight(
           Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
         );
@@ -112,7 +105,7 @@ describe('RedisQuotaGate (real Redis)', () => {
 
     describe('when a licence is used', () => {
       it('keeps its state under the prefix, tagged by tenant and licence, with expiries', async () => {
-        const gate = new RedisQuotaGate({ connection: a });
+        const gate = new RedisQuotaGate({ connection: redis.a });
         const who = { licenseId: 'lic:{odd}', tenant: 'tenant a' };
         await gate.acquire(who, plan());
         const keys = gate.keys(who);
@@ -120,10 +113,10 @@ describe('RedisQuotaGate (real Redis)', () => {
           state: `${prefix}quota:{tenant%20a:lic%3A%7Bodd%7D}:state`,
           leases: `${prefix}quota:{tenant%20a:lic%3A%7Bodd%7D}:leases`,
         });
-        expect(await a.client.hgetall(keys.state)).toMatchObject({ used: '1', tokens: '99' });
-        expect(await a.client.pttl(keys.state)).toBeGreaterThan(60_000);
-        expect(await a.client.pttl(keys.leases)).toBeGreaterThan(0);
-        expect(await a.client.pttl(keys.leases)).toBeLessThanOrEqual(31_000);
+        expect(await redis.a.client.hgetall(keys.state)).toMatchObject({ used: '1', tokens: '99' });
+        expect(await redis.a.client.pttl(keys.state)).toBeGreaterThan(60_000);
+        expect(await redis.a.client.pttl(keys.leases)).toBeGreaterThan(0);
+        expect(await redis.a.client.pttl(keys.leases)).toBeLessThanOrEqual(31_000);
       });
     });
   });
@@ -154,7 +147,7 @@ describe('RedisQuotaGate (real Redis)', () => {
 
   describe('when leaseSeconds is not positive', () => {
     it('throws a RangeError', () => {
-      expect(() => new RedisQuotaGate({ connection: a, leaseSeconds: 0 })).toThrow(RangeError);
+      expect(() => new RedisQuotaGate({ connection: redis.a, leaseSeconds: 0 })).toThrow(RangeError);
     });
   });
 });

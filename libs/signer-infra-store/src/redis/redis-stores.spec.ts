@@ -1,32 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { ManualClock } from '@signer/testing';
+import { redisReplicas } from '../../test/redis-replicas';
 import { RedisConnection } from './redis-connection';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisReplayCache } from './redis-replay-cache';
 import { RedisTtlCache } from './redis-ttl-cache';
 
-const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
 describe('Redis stores (real Redis)', () => {
-  // A unique prefix per run so parallel runs and replicas never see each other's keys.
-  const prefix = `signer-test:${randomUUID()}:`;
-  let a: RedisConnection;
-  let b: RedisConnection;
-
-  beforeAll(async () => {
-    a = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
-    b = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
-    await Promise.all([a.connect(), b.connect()]);
-  });
-  afterAll(async () => {
-    const keys = await a.client.keys(`${prefix}*`);
-    if (keys.length) await a.client.del(...keys);
-    await Promise.all([a.close(), b.close()]);
-  });
+  const redis = redisReplicas();
+  const { prefix } = redis;
 
   describe('when two replicas share the replay cache', () => {
     it('lets exactly one of many concurrent callers see a key first', async () => {
-      const caches = [new RedisReplayCache(a), new RedisReplayCache(b)];
+      const caches = [new RedisReplayCache(redis.a), new RedisReplayCache(redis.b)];
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => caches[i % 2].firstSeen('jti-1', 60)),
       );
@@ -36,8 +21,8 @@ describe('Redis stores (real Redis)', () => {
 
   describe('when a nonce is issued by one replica', () => {
     it('is accepted by the other, and an unknown one is not', async () => {
-      const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
-      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60 });
+      const nonce = await new RedisNonceStore({ connection: redis.a, ttlSeconds: 60 }).issue();
+      const other = new RedisNonceStore({ connection: redis.b, ttlSeconds: 60 });
       await expect(other.isValid(nonce)).resolves.toBe(true);
       await expect(other.isValid('AAAAAAAAAAAAAAAAAAAAAA')).resolves.toBe(false);
     });
@@ -45,14 +30,14 @@ describe('Redis stores (real Redis)', () => {
 
   describe('when values are cached', () => {
     it('round-trips JSON with a TTL and stores nothing for ttl <= 0', async () => {
-      const cache = new RedisTtlCache<{ n: number }>({ connection: a, name: 'poe' });
+      const cache = new RedisTtlCache<{ n: number }>({ connection: redis.a, name: 'poe' });
       await cache.set('k', { n: 1 }, 30);
       await cache.set('z', { n: 2 }, 0);
       await expect(
-        new RedisTtlCache<{ n: number }>({ connection: b, name: 'poe' }).get('k'),
+        new RedisTtlCache<{ n: number }>({ connection: redis.b, name: 'poe' }).get('k'),
       ).resolves.toEqual({ n: 1 });
       await expect(cache.get('z')).resolves.toBeUndefined();
-      const ttl = await a.client.pttl(`${prefix}cache:poe:k`);
+      const ttl = await redis.a.client.pttl(`${prefix}cache:poe:k`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(30000);
     });
@@ -61,9 +46,9 @@ describe('Redis stores (real Redis)', () => {
   describe('when a replica reads a cached value (its local tier)', () => {
     it('answers from memory for at most localSeconds, and never past the entry expiry', async () => {
       const clock = new ManualClock(1_000_000);
-      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier', clock });
+      const writer = new RedisTtlCache<{ n: number }>({ connection: redis.a, name: 'tier', clock });
       const reader = new RedisTtlCache<{ n: number }>({
-        connection: b,
+        connection: redis.b,
         name: 'tier',
         localSeconds: 5,
         clock,
@@ -73,7 +58,7 @@ describe('Redis stores (real Redis)', () => {
       await expect(reader.get('long')).resolves.toEqual({ n: 1 });
       await expect(reader.get('short')).resolves.toEqual({ n: 2 });
       // Gone from Redis (a restart, say): the local copies still answer, within their bounds only.
-      await a.client.del(`${prefix}cache:tier:long`, `${prefix}cache:tier:short`);
+      await redis.a.client.del(`${prefix}cache:tier:long`, `${prefix}cache:tier:short`);
       clock.advanceMs(1_999);
       await expect(reader.get('long')).resolves.toEqual({ n: 1 });
       await expect(reader.get('short')).resolves.toEqual({ n: 2 });
@@ -84,27 +69,31 @@ describe('Redis stores (real Redis)', () => {
     });
 
     it('keeps nothing locally when localSeconds is 0', async () => {
-      const writer = new RedisTtlCache<{ n: number }>({ connection: a, name: 'tier0' });
-      const reader = new RedisTtlCache<{ n: number }>({ connection: b, name: 'tier0', localSeconds: 0 });
+      const writer = new RedisTtlCache<{ n: number }>({ connection: redis.a, name: 'tier0' });
+      const reader = new RedisTtlCache<{ n: number }>({
+        connection: redis.b,
+        name: 'tier0',
+        localSeconds: 0,
+      });
       await writer.set('k', { n: 3 }, 60);
       await expect(reader.get('k')).resolves.toEqual({ n: 3 });
-      await a.client.del(`${prefix}cache:tier0:k`);
+      await redis.a.client.del(`${prefix}cache:tier0:k`);
       await expect(reader.get('k')).resolves.toBeUndefined();
     });
 
     it('remembers a valid nonce for at most localSeconds, never past its own expiry', async () => {
       const clock = new ManualClock(2_000_000);
-      const nonce = await new RedisNonceStore({ connection: a, ttlSeconds: 60 }).issue();
-      const other = new RedisNonceStore({ connection: b, ttlSeconds: 60, localSeconds: 5, clock });
+      const nonce = await new RedisNonceStore({ connection: redis.a, ttlSeconds: 60 }).issue();
+      const other = new RedisNonceStore({ connection: redis.b, ttlSeconds: 60, localSeconds: 5, clock });
       await expect(other.isValid(nonce)).resolves.toBe(true);
-      await a.client.del(`${prefix}nonce:${nonce}`);
+      await redis.a.client.del(`${prefix}nonce:${nonce}`);
       clock.advanceMs(4_999);
       await expect(other.isValid(nonce)).resolves.toBe(true);
       clock.advanceMs(1);
       await expect(other.isValid(nonce)).resolves.toBe(false);
-      const brief = await new RedisNonceStore({ connection: a, ttlSeconds: 1 }).issue();
+      const brief = await new RedisNonceStore({ connection: redis.a, ttlSeconds: 1 }).issue();
       await expect(other.isValid(brief)).resolves.toBe(true);
-      await a.client.del(`${prefix}nonce:${brief}`);
+      await redis.a.client.del(`${prefix}nonce:${brief}`);
       clock.advanceMs(1_000); // past the nonce's 1 s life, well within localSeconds
       await expect(other.isValid(brief)).resolves.toBe(false);
     });
