@@ -40,6 +40,16 @@ export interface EmbeddedProfile {
   licensingPrivateJwkFile: string;
 }
 
+/**
+ * A dev scanner release signed by a fresh release key: the key's public half in
+ * `<dir>/release/trusted-keys.pem`, the signed image in the OCI layout `<dir>/release/layout`.
+ */
+export function writeDevRelease(dir: string): ReturnType<typeof buildScannerRelease> {
+  const releaseKey = generateReleaseKey('ecdsa-p256');
+  writePublicKeysFile(join(dir, 'release/trusted-keys.pem'), [releaseKey]);
+  return buildScannerRelease({ dir: join(dir, 'release/layout'), signatures: [{ key: releaseKey }] });
+}
+
 export interface EmbeddedProfileOptions {
   host?: string;
   /** Fixes `server.port` in the config (harnesses); without it the port is the default or `SIGNER__SERVER__PORT`. */
@@ -81,12 +91,7 @@ export async function generateEmbeddedProfile(
   });
   writeSecret(join(dir, 'licensing/poe.jwt'), poe);
 
-  const releaseKey = generateReleaseKey('ecdsa-p256');
-  writePublicKeysFile(join(dir, 'release/trusted-keys.pem'), [releaseKey]);
-  const release = buildScannerRelease({
-    dir: join(dir, 'release/layout'),
-    signatures: [{ key: releaseKey }],
-  });
+  const release = writeDevRelease(dir);
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeSecret(

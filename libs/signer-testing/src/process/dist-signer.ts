@@ -4,14 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import {
-  buildScannerRelease,
   DEFAULT_SCANNER_REPOSITORY,
   DEV_AUDIENCE,
   DEV_ISSUER,
   DEV_PREDICATES,
   DevAuthority,
-  generateReleaseKey,
-  writePublicKeysFile,
+  writeDevRelease,
 } from '@signer/dev';
 import { AuthorityEndpoint } from '../authority/authority-endpoint';
 import { FakeLicensingServer } from '../licensing/fake-licensing-server';
@@ -62,12 +60,7 @@ function operatorConfig(
   licensing: FakeLicensingServer,
 ) {
   for (const sub of ['release', 'signing', 'audit']) mkdirSync(join(dir, sub), { mode: 0o700 });
-  const releaseKey = generateReleaseKey('ecdsa-p256');
-  writePublicKeysFile(join(dir, 'release/trusted-keys.pem'), [releaseKey]);
-  const release = buildScannerRelease({
-    dir: join(dir, 'release/layout'),
-    signatures: [{ key: releaseKey }],
-  });
+  const release = writeDevRelease(dir);
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeSecret(join(dir, 'signing/key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const config = {
