@@ -93,6 +93,24 @@ describe('auditIdRow', () => {
     });
   });
 
+  describe('when a signed record was committed but its acknowledgement was lost (answered 503)', () => {
+    it('passes: the refusal names its own record, which supersedes the signed one', () => {
+      const refused = exchange({ kind: 'retry-same', status: 503, code: 'upstream_unavailable' });
+      const lost = recordOf(refused, { auditId: 'audit-lost', outcome: 'signed', bundleSha256: 'ab' });
+      const own = recordOf(refused, { supersedes: 'audit-lost' });
+      const checked = auditIdRow(input([refused], [lost, own]));
+      expect(checked).toMatchObject({ pass: true, expected: '1 of 1 answers' });
+      expect(checked.observed).toMatch(/^1 own,.* 0 on another request or outcome/);
+    });
+
+    it('fails if the refusal carried the signed record\'s id (the defect this guards against)', () => {
+      const refused = exchange({ kind: 'retry-same', status: 503, code: 'upstream_unavailable' });
+      const checked = auditIdRow(input([refused], [recordOf(refused, { outcome: 'signed' })]));
+      expect(checked.pass).toBe(false);
+      expect(checked.observed).toContain('1 on another request or outcome');
+    });
+  });
+
   describe('when anonymous refusals past the budget share a summary record', () => {
     it('passes and counts them as summarised', () => {
       const answers = [exchange({}), exchange({ kind: 'huge-path', status: 404, code: 'invalid_request' })];

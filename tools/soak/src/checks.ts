@@ -130,8 +130,14 @@ function quotaRows(input: CheckInput): CheckRow[] {
   const admitted = segments.reduce((sum, s) => sum + s.trace.added.length, 0);
   const allowed = segments.reduce((sum, s) => sum + Math.floor(s.trace.bucketAllows + 1e-6), 0);
   const maxLive = Math.max(0, ...segments.map((s) => s.trace.maxLive));
+  // A signed record superseded by its request's refusal (commit acknowledgement lost) released nothing.
+  const superseded = new Set(input.audit.flatMap((r) => (r.supersedes ? [r.supersedes] : [])));
   const signed = input.audit.filter(
-    (r) => r.licenseId === input.quotaLicenseId && r.outcome === 'signed' && r.replayOf === undefined,
+    (r) =>
+      r.licenseId === input.quotaLicenseId &&
+      r.outcome === 'signed' &&
+      r.replayOf === undefined &&
+      !superseded.has(r.auditId),
   ).length;
   const withinBucket = segments.every((s) => s.trace.added.length <= Math.floor(s.trace.bucketAllows + 1e-6));
   const modelMatches = segments.filter((s) => s.trace.added.length === s.trace.modelAdmits).length;

@@ -35,6 +35,11 @@ export interface AuditRecord {
   latencyMs: number;
   /** For an idempotent retry: the auditId of the decision being replayed. */
   replayOf?: string;
+  /**
+   * On a refusal answered because this decision's allow record could not be confirmed written:
+   * that record's auditId. If the record exists, it stands for a signature that was never released.
+   */
+  supersedes?: string;
   /** For a `summary` record: how many anonymous refusals it stands for, by code, and their time span. */
   summary?: { refusals: number; outcomes: Partial<Record<SignerErrorCode, number>>; until: string };
 }

@@ -74,6 +74,7 @@ const record: Members<ChainedAuditRecord> = {
   bundleSha256: true,
   latencyMs: true,
   replayOf: true,
+  supersedes: true,
   summary: true,
   prevHash: true,
   hash: true,

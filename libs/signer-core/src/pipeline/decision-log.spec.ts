@@ -69,6 +69,31 @@ describe('DecisionLog', () => {
       await expect(log.finish(trail, 'signed')).rejects.toMatchObject({ upstream: 'audit' });
       expect(trail.record.gates.audit).toBe('upstream_unavailable');
     });
+
+    it('refuses under a new audit id when the allow record may have been written (lost acknowledgement)', async () => {
+      // The record reaches the trail, but the sink reports failure (a commit whose reply was cut).
+      const audit = recording();
+      const lostAck: AuditSink = {
+        append: async (record) => {
+          await audit.append(record);
+          throw new SignerError('upstream_unavailable', 'connection cut during COMMIT', { upstream: 'audit' });
+        },
+        close: async () => undefined,
+      };
+      const log = new DecisionLog({ audit: lostAck, clock: new ManualTime() });
+      const trail = log.begin('corr-7', 'POST /api/v1/signer/sign/dsse');
+      const allowId = trail.auditId;
+      trail.record.bundleSha256 = 'ab'.repeat(32);
+      const thrown = await log.finish(trail, 'signed').catch((error: unknown) => error);
+      const answered = await log.refuse(trail, thrown);
+      expect(answered.code).toBe('upstream_unavailable');
+      expect(answered.auditId).not.toBe(allowId);
+      expect(audit.records.map((r) => [r.auditId, r.outcome, r.supersedes, r.bundleSha256])).toEqual([
+        [allowId, 'signed', undefined, 'ab'.repeat(32)],
+        [answered.auditId, 'upstream_unavailable', allowId, undefined],
+      ]);
+      expect(audit.records[1].correlationId).toBe('corr-7');
+    });
   });
 
   describe('when anonymous refusals arrive faster than their budget', () => {

@@ -62,7 +62,14 @@ export class DecisionLog {
    */
   async finish(trail: DecisionTrail, outcome: AuditRecord['outcome']): Promise<void> {
     const record = trail.finish(outcome);
-    await trail.gate('audit', () => this.options.audit.append(record));
+    try {
+      await trail.gate('audit', () => this.options.audit.append(record));
+    } catch (error) {
+      // The record may still have reached the trail (a commit whose acknowledgement was lost):
+      // the refusal that follows gets an id of its own, never this record's.
+      trail.supersede();
+      throw error;
+    }
     trail.decided = true;
     trail.observe();
   }

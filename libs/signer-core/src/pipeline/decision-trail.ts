@@ -11,23 +11,23 @@ import type { GateName, PipelineObserver } from '../ports/pipeline-observer';
  * the record is written on every exit path by {@link DecisionLog}, once.
  */
 export class DecisionTrail {
-  readonly auditId: string;
-  readonly record: AuditRecord;
+  private id: string;
+  private current: AuditRecord;
   /** Set once the decision is taken (allowed or refused): it is audited at most once. */
   decided = false;
   private readonly startedAt: number;
 
   constructor(
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly observer: PipelineObserver,
     correlationId: string,
     route: string,
   ) {
     const now = clock.now();
     this.startedAt = performance.now();
-    this.auditId = newAuditId(now);
-    this.record = {
-      auditId: this.auditId,
+    this.id = newAuditId(now);
+    this.current = {
+      auditId: this.id,
       time: now.toISOString(),
       correlationId: boundedText(correlationId),
       route: boundedText(route),
@@ -35,6 +35,30 @@ export class DecisionTrail {
       gates: {},
       latencyMs: 0,
     };
+  }
+
+  /** This decision's audit id: the one its answer carries. */
+  get auditId(): string {
+    return this.id;
+  }
+
+  /** The record this decision will write. */
+  get record(): AuditRecord {
+    return this.current;
+  }
+
+  /**
+   * Gives the decision a new audit id after its allow record could not be confirmed written (the
+   * write failed, or its commit's outcome is unknown): the refusal that follows is recorded under
+   * the new id with `supersedes` naming the old one, so an allow record that did reach the trail
+   * never shares its id with the refusal the caller was answered. The old record object is left
+   * untouched (a sink may still hold it).
+   */
+  supersede(): void {
+    const previous = this.id;
+    const { bundleSha256: _notReleased, ...rest } = this.current;
+    this.id = newAuditId(this.clock.now());
+    this.current = { ...rest, auditId: this.id, supersedes: previous };
   }
 
   /**
