@@ -18,12 +18,22 @@ export const SIGNER_ERROR_CODES = [
   'plan_throttled',
   'upstream_unavailable',
   'internal_error',
+  // Key lifecycle and dual-control ceremonies (contract §11, since 1.4).
+  'key_not_active',
+  'key_state_conflict',
+  'ceremony_not_found',
+  'ceremony_state_conflict',
+  'ceremony_self_approval',
+  'ceremony_duplicate_vote',
+  'ceremony_threshold_not_met',
+  'ceremony_expired',
 ] as const;
 
 export type SignerErrorCode = (typeof SIGNER_ERROR_CODES)[number];
 
 /** Names an upstream dependency, for `upstream_unavailable` and the `signer_upstream_errors_total` metric. */
-export type Upstream = 'licensing' | 'registry' | 'redis' | 'kms' | 'fulcio' | 'audit' | 'authority';
+export type Upstream =
+  'licensing' | 'registry' | 'redis' | 'kms' | 'fulcio' | 'audit' | 'authority' | 'state';
 
 export interface SignerErrorOptions {
   cause?: unknown;

@@ -41,3 +41,5 @@ export * from './pipeline/idempotency-guard';
 export * from './caching/caching-entitlement-verifier';
 export * from './caching/caching-release-verifier';
 export * from './upstream/upstream-policy';
+export * from './keys/managed-state';
+export * from './ceremonies/ceremony';

@@ -111,6 +111,62 @@ export const ERROR_TABLE: Readonly<Record<SignerErrorCode, ErrorEntry>> = {
     showMessage: false,
     callerAction: 'Retry later; report the auditId if it persists.',
   },
+  key_not_active: {
+    status: 409,
+    title: 'Key not active',
+    detail: 'The named signing key exists but may not sign now (pending, retired, revoked or outside its validity)',
+    showMessage: true,
+    callerAction: 'Name an active key (GET /keys shows each state) or omit keyId to use the default.',
+  },
+  key_state_conflict: {
+    status: 409,
+    title: 'Key state conflict',
+    detail: 'The change is not allowed from the key or trust anchor state it would apply to',
+    showMessage: true,
+    callerAction: 'Read GET /keys; start a ceremony for a transition the lifecycle allows.',
+  },
+  ceremony_not_found: {
+    status: 404,
+    title: 'Ceremony not found',
+    detail: 'No ceremony has this id',
+    showMessage: false,
+    callerAction: 'Check the ceremony id (GET /api/v1/signer/ceremonies lists them).',
+  },
+  ceremony_state_conflict: {
+    status: 409,
+    title: 'Ceremony state conflict',
+    detail: 'The ceremony is not in a state that allows this step',
+    showMessage: true,
+    callerAction: 'Read the ceremony; a decided, executed, cancelled or expired ceremony takes no further steps.',
+  },
+  ceremony_self_approval: {
+    status: 403,
+    title: 'Self-approval refused',
+    detail: 'The initiator of a ceremony cannot approve or reject it',
+    showMessage: false,
+    callerAction: 'Ask another holder of signer.ceremony.approve to approve.',
+  },
+  ceremony_duplicate_vote: {
+    status: 409,
+    title: 'Duplicate vote',
+    detail: 'This principal has already approved or rejected the ceremony',
+    showMessage: false,
+    callerAction: 'Each approver votes once; ask another approver.',
+  },
+  ceremony_threshold_not_met: {
+    status: 409,
+    title: 'Approval threshold not met',
+    detail: 'The ceremony lacks the approvals its operation requires',
+    showMessage: true,
+    callerAction: 'Collect the missing approvals, then execute.',
+  },
+  ceremony_expired: {
+    status: 410,
+    title: 'Ceremony expired',
+    detail: 'The ceremony passed its expiry before it was executed',
+    showMessage: false,
+    callerAction: 'Start a new ceremony.',
+  },
 };
 
 /** A refusal the framework makes before (or instead of) a route: its contract code and HTTP status. */

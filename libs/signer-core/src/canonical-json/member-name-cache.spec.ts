@@ -46,6 +46,7 @@ const record: Required<ChainedAuditRecord> = {
   bundleSha256: 'ef',
   latencyMs: 1,
   replayOf: 'r',
+  supersedes: 's',
   summary: { refusals: 2, outcomes: { invalid_token: 2 }, until: '2026-06-01T12:00:01.000Z' },
   prevHash: 'h0',
   hash: 'h1',
