@@ -1,6 +1,6 @@
 import type { SignerProblem } from './wire-types';
 
-/** The refusal codes of contract §2.4. */
+/** The refusal codes of contract §2.4 (lifecycle and ceremony codes since 1.4). */
 export const SIGNER_PROBLEM_CODES = [
   'invalid_request',
   'invalid_token',
@@ -16,6 +16,14 @@ export const SIGNER_PROBLEM_CODES = [
   'plan_throttled',
   'upstream_unavailable',
   'internal_error',
+  'key_not_active',
+  'key_state_conflict',
+  'ceremony_not_found',
+  'ceremony_state_conflict',
+  'ceremony_self_approval',
+  'ceremony_duplicate_vote',
+  'ceremony_threshold_not_met',
+  'ceremony_expired',
 ] as const;
 
 /**
