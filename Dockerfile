@@ -27,6 +27,13 @@ FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+# The PKCS#11 binding (pkcs11js) is a native addon: the one install script allowed (package.json
+# `allowScripts`), built in this stage, whose toolchain never reaches the runtime stage. Only the
+# compiled addon travels with node_modules; the HSM vendor's module (.so) is mounted or added
+# by the operator's own image layer and named by the key's `module-path`.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm rebuild pkcs11js \
+ && node -e "require('pkcs11js')"
 
 FROM ${NODE_IMAGE} AS runtime
 ARG APP

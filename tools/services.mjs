@@ -68,8 +68,34 @@ export function ensureDockerRegistry() {
   return DOCKER_REGISTRY_BINARY;
 }
 
+/** Debian's `softhsm2` module, and `pkcs11-tool` (opensc) which generates the test tokens' keys. */
+export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+export const PKCS11_TOOL = '/usr/bin/pkcs11-tool';
+
+/**
+ * The PKCS#11 tests sign with a real SoftHSM2 token (`SoftHsmToken` in @signer/testing); install
+ * `softhsm2` (and `opensc` for `pkcs11-tool`) when missing, as for the registry.
+ */
+export function ensureSoftHsm() {
+  const missing = [
+    ...(existsSync(SOFTHSM_MODULE) ? [] : ['softhsm2']),
+    ...(existsSync(PKCS11_TOOL) ? [] : ['opensc']),
+  ];
+  if (missing.length === 0) return SOFTHSM_MODULE;
+  console.log(`${missing.join(' and ')} missing; installing the Debian package(s)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (status ${result.status})`);
+  }
+  if (!existsSync(SOFTHSM_MODULE) || !existsSync(PKCS11_TOOL))
+    throw new Error(`${SOFTHSM_MODULE} or ${PKCS11_TOOL} still missing after install`);
+  return SOFTHSM_MODULE;
+}
+
 export async function ensureServices() {
   ensureDockerRegistry();
+  ensureSoftHsm();
   for (const service of SERVICES) {
     if (await reachable(service.port)) continue;
     console.log(`${service.name} not reachable on 127.0.0.1:${service.port}; starting it`);

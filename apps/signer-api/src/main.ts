@@ -81,6 +81,13 @@ async function main(): Promise<void> {
   const { port } = app.getHttpServer().address() as AddressInfo;
   runtime.publicBaseUrl = publicBaseUrl(config, port);
   logger.info({ url: runtime.publicBaseUrl }, 'signer listening');
+  const { unmanagedConfigKeys } = runtime.keys;
+  if (unmanagedConfigKeys.length > 0) {
+    logger.warn(
+      { keys: unmanagedConfigKeys },
+      'configured signing keys are not in the managed state (seeded earlier): register them by ceremony',
+    );
+  }
   // `npm start` (tools/start.mjs) runs the service with an IPC channel and waits for this message.
   process.send?.({ type: 'signer.listening', url: runtime.publicBaseUrl });
   let stopping: Promise<void> | undefined;

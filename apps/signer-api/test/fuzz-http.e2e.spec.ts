@@ -193,7 +193,7 @@ describe('POST /api/v1/signer/sign/dsse under fuzzing', () => {
     harness = await startHarness();
     caller = await Caller.create(harness);
     const keys = (await harness.app.inject({ method: 'GET', url: '/api/v1/signer/keys' })).json();
-    publicKeyPem = keys.keys.find((k: { keyId: string }) => k.keyId === 'default').publicKeyPem;
+    publicKeyPem = keys.keys.find((k: { name: string }) => k.name === 'default').publicKeyPem;
   });
 
   afterAll(async () => {

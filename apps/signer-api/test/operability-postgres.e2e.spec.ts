@@ -50,7 +50,7 @@ describe('audit.sink: postgres (e2e)', () => {
   const rowFor = async (auditId: unknown) =>
     (
       await pool.query<{ outcome: string; record: string }>(
-        'SELECT outcome, record FROM signer_audit.records WHERE audit_id = $1',
+        'SELECT outcome, record FROM signer_audit.chain_records WHERE audit_id = $1',
         [auditId],
       )
     ).rows[0];
@@ -71,12 +71,12 @@ describe('audit.sink: postgres (e2e)', () => {
 
   describe('when requests arrive concurrently', () => {
     it('commits them in shared transactions on one unbroken chain', async () => {
-      // Hold the chain lock so every request reaches the audit gate before the first commit can
-      // finish: the sink must then need at most two transactions (the blocked one and the rest).
+      // Block INSERTs into the trail so every request reaches the audit gate before the first
+      // commit can finish: the sink must then need at most two transactions (the blocked one and the rest).
       const blocker = new Client({ connectionString: db.url });
       await blocker.connect();
       await blocker.query('BEGIN');
-      await blocker.query('SELECT pg_advisory_xact_lock($1, $2)', [0x5347, 1]);
+      await blocker.query('LOCK TABLE signer_audit.chain_records IN SHARE MODE');
       const signedBefore = await signStageCount();
       let answered = 0;
       const pending = Array.from({ length: 24 }, () =>
@@ -97,7 +97,7 @@ describe('audit.sink: postgres (e2e)', () => {
       expect(responses.map((r) => r.statusCode)).toEqual(Array(24).fill(200));
       const ids = responses.map((r) => r.json().auditId as string);
       const { rows } = await pool.query<{ transactions: number }>(
-        'SELECT count(DISTINCT xmin::text)::int AS transactions FROM signer_audit.records WHERE audit_id = ANY($1)',
+        'SELECT count(DISTINCT xmin::text)::int AS transactions FROM signer_audit.chain_records WHERE audit_id = ANY($1)',
         [ids],
       );
       expect(rows[0].transactions).toBeLessThanOrEqual(2);
@@ -157,11 +157,15 @@ describe('audit.sink: postgres (e2e)', () => {
       expect((await adminReadyz(harness.runtime)).body).toMatchObject({
         dependencies: { postgres: 'ok' },
       });
-      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM signer_audit.records');
+      const { rows } = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM signer_audit.chain_records',
+      );
       await expect(verifyPostgresAudit(pool)).resolves.toEqual({
         ok: true,
         count: rows[0].n,
         lastHash: expect.any(String),
+        chains: expect.any(Number),
+        checkpoints: expect.any(Number),
       });
     });
   });

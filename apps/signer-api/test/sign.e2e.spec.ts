@@ -20,7 +20,6 @@ describe('POST /api/v1/signer/sign/dsse', () => {
       const body = response.json();
       expect(body.bundle.mode).toBe('kms');
       expect(body.bundle.dsse.payloadType).toBe('application/vnd.in-toto+json');
-      expect(body.bundle.signingIdentity.keyId).toBe('default');
       expect(body.policy).toEqual({
         plan: 'pro',
         maxArtifactBytes: 10485760,
@@ -28,14 +27,18 @@ describe('POST /api/v1/signer/sign/dsse', () => {
       });
 
       const keys = (await harness.app.inject({ method: 'GET', url: '/api/v1/signer/keys' })).json();
-      const published = keys.keys.find((k: { keyId: string }) => k.keyId === 'default');
-      expect(published.algorithm).toBe('ES256');
+      // The DSSE keyid and the identity are the key's fingerprint; /keys names it by label too.
+      const published = keys.keys.find((k: { name: string }) => k.name === 'default');
+      expect(published).toMatchObject({ algorithm: 'ES256', state: 'active', isDefault: true });
+      expect(published.keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(body.bundle.signingIdentity.keyId).toBe(published.keyId);
+      expect(body.bundle.dsse.signatures[0].keyid).toBe(published.keyId);
       expect(verifyDsseIndependently(body.bundle.dsse, published.publicKeyPem)).toBe(true);
 
       expect(body.sigstoreBundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
       await expect(
         verifySigstoreBundleWithKey(body.sigstoreBundle, {
-          keyHint: 'default',
+          keyHint: published.keyId,
           publicKeyPem: published.publicKeyPem,
         }),
       ).resolves.toBeUndefined();
@@ -78,7 +81,7 @@ describe('POST /api/v1/signer/sign/dsse', () => {
         licenseId: 'lic-dev-0001',
         plan: 'pro',
         mode: 'kms',
-        keyId: 'default',
+        keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         scannerImageDigest: harness.profile.scannerImageDigest,
         binding: { kind: 'dpop', thumbprint: caller.key.thumbprint },
       });
@@ -99,6 +102,7 @@ describe('POST /api/v1/signer/sign/dsse', () => {
         'release-layout': 'ok',
         'audit-file': 'ok',
         'licensing-offline-keys': 'ok',
+        state: 'ok',
       });
       const metrics = (await harness.app.inject({ method: 'GET', url: '/metrics' })).body;
       expect(metrics).toMatch(/signer_requests_total\{outcome="signed",mode="kms"\} [1-9]/);

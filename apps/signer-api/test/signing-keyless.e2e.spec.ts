@@ -95,7 +95,7 @@ describe('keyless signing (Fulcio at the wire)', () => {
     it('publishes the Fulcio CA chain at GET /keys', async () => {
       const keys = (await signer.harness.app.inject({ method: 'GET', url: '/api/v1/signer/keys' })).json();
       expect(keys.fulcioChain).toEqual(ca.chainPem());
-      expect(keys.keys.map((k: { keyId: string }) => k.keyId)).toEqual(['default']);
+      expect(keys.keys.map((k: { name: string }) => k.name)).toEqual(['default']);
     });
 
     it('audits the certificate serial and reuses the certificate for later requests', async () => {

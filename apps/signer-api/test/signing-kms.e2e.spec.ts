@@ -57,7 +57,7 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
 
   const published = async () =>
     (await harness.app.inject({ method: 'GET', url: '/api/v1/signer/keys' })).json() as {
-      keys: Array<{ keyId: string; algorithm: string; publicKeyPem: string }>;
+      keys: Array<{ keyId: string; name: string; algorithm: string; publicKeyPem: string }>;
       fulcioChain: string[];
     };
   const sign = (keyId: string) => caller.sign(validBody(harness, { options: { signingMode: 'kms', keyId } }));
@@ -74,13 +74,16 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
       ['gcp-rsa-pkcs1', 'RS256'],
     ])(
       'signs with %s (%s); the DSSE verifies against the key published at GET /keys',
-      async (keyId, algorithm) => {
-        const response = await sign(keyId);
+      async (name, algorithm) => {
+        const response = await sign(name);
         expect(response.statusCode).toBe(200);
         const body = response.json();
+        // Published under its fingerprint (contract §11), found at /keys by label.
+        const key = (await published()).keys.find((k) => k.name === name);
+        const keyId = key?.keyId ?? 'missing';
+        expect(keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
         expect(body.bundle).toMatchObject({ mode: 'kms', signingIdentity: { keyId } });
         expect(body.bundle.dsse.signatures[0].keyid).toBe(keyId);
-        const key = (await published()).keys.find((k) => k.keyId === keyId);
         expect(key?.algorithm).toBe(algorithm);
         expect(verifyDsse(body.bundle.dsse, algorithm, key?.publicKeyPem ?? '')).toBe(true);
         // The Sigstore bundle restates the same envelope with a key hint.
@@ -96,7 +99,7 @@ describe('signing with cloud KMS keys (AWS KMS and Cloud KMS at the wire)', () =
 
     it('publishes every configured key with its algorithm, and no Fulcio chain without keyless', async () => {
       const keys = await published();
-      expect(keys.keys.map((k) => [k.keyId, k.algorithm]).sort()).toEqual(
+      expect(keys.keys.map((k) => [k.name, k.algorithm]).sort()).toEqual(
         [
           ['aws-p256', 'ES256'],
           ['aws-p384', 'ES384'],

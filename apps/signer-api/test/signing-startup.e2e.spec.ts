@@ -106,7 +106,7 @@ describe('signing configuration at start-up', () => {
       [
         'maxRps on a file key',
         (s: Section) => Object.assign(keys(s)['default'], { maxRps: 10 }),
-        /signing.keys.default.maxRps: only for awskms:\/\/ and gcpkms:\/\/ keys/,
+        /signing.keys.default.maxRps: only for awskms:\/\/, gcpkms:\/\/ and pkcs11: keys/,
       ],
       [
         'region on a Cloud KMS key',
@@ -131,6 +131,16 @@ describe('signing configuration at start-up', () => {
         'a malformed key reference',
         (s: Section) => (keys(s)['a'] = { ref: 'awskms://not a key' }),
         /signing.keys.a.ref: .*not an AWS KMS key id/,
+      ],
+      [
+        'poolSize on a cloud KMS key',
+        (s: Section) => (keys(s)['a'] = { ref: 'awskms://alias/a', poolSize: 2 }),
+        /signing.keys.a.poolSize: only for pkcs11: keys/,
+      ],
+      [
+        'a PIN inside a pkcs11: reference',
+        (s: Section) => (keys(s)['h'] = { ref: 'pkcs11:id=%01?pin-value=1234&module-path=/m.so' }),
+        /signing.keys.h.ref: pkcs11 key reference: "pin-value" is refused/,
       ],
       [
         'keyless as default mode without signing.keyless',

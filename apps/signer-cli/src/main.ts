@@ -22,6 +22,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   verify: async () => (await import('./commands/verify')).verify,
   referrers: async () => (await import('./commands/referrers')).referrers,
   keys: async () => (await import('./commands/keys')).keys,
+  ceremony: async () => (await import('./commands/ceremony')).ceremony,
   'dpop-proof': async () => (await import('./commands/dpop-proof')).dpopProof,
   audit: async () => (await import('./commands/audit')).audit,
   dev: async () => (await import('./commands/dev')).dev,

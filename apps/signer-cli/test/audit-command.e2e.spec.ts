@@ -62,12 +62,15 @@ describe('signer audit', () => {
 
   describe('when verify walks an intact trail', () => {
     it.each([
-      ['a file', () => 'audit.jsonl'],
-      ['PostgreSQL', () => db.url],
-    ])('reports %s intact with its record count', async (_kind, source) => {
+      ['a file', () => 'audit.jsonl', ''],
+      // The legacy chain (empty) and the one writer's chain, pinned by its closing checkpoint.
+      ['PostgreSQL', () => db.url, ' in 2 chains, 1 checkpoints'],
+    ])('reports %s intact with its record count', async (_kind, source, spread) => {
       const result = await cli(['audit', 'verify', source()]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
-      expect(result.stdout).toMatch(/^audit trail intact: 5 records, last hash [0-9a-f]{64}\n$/);
+      expect(result.stdout).toMatch(
+        new RegExp(`^audit trail intact: 5 records${spread}, last hash [0-9a-f]{64}\n$`),
+      );
     });
   });
 
@@ -102,7 +105,7 @@ describe('signer audit', () => {
         await sink.close();
         await copy.sql(
           `BEGIN; SET LOCAL session_replication_role = replica;
-           UPDATE signer_audit.records SET record = replace(record, 'corr-3', 'corr-X') WHERE seq = 4; COMMIT;`,
+           UPDATE signer_audit.chain_records SET record = replace(record, 'corr-3', 'corr-X') WHERE seq = 4; COMMIT;`,
         );
         const result = await cli(['audit', 'verify', copy.url]);
         expect(result.code).toBe(1);
@@ -173,10 +176,10 @@ describe('signer audit', () => {
       const fresh = await createThrowawayDatabase('signer_cli_migrate');
       try {
         expect((await cli(['audit', 'migrate', fresh.url])).stdout).toBe(
-          'audit schema at version 1 (applied 1)\n',
+          'audit schema at version 2 (applied 1, 2)\n',
         );
         expect((await cli(['audit', 'migrate', fresh.url])).stdout).toBe(
-          'audit schema at version 1 (nothing to apply)\n',
+          'audit schema at version 2 (nothing to apply)\n',
         );
       } finally {
         await fresh.drop();

@@ -80,7 +80,7 @@ describe('signer CLI against a deployment', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({
         auditId: expect.any(String),
         mode: 'kms',
-        keyId: 'default',
+        keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         subject: { name: 'report.txt', sha256: sha256(join(work, 'report.txt')) },
       });
       expect(statementOf(join(work, 'sbom.bundle.json'))).toMatchObject({
@@ -142,7 +142,7 @@ describe('signer CLI against a deployment', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({
         verified: true,
         mode: 'kms',
-        keyId: 'default',
+        keyId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         artifact: { subject: 'report.txt', sha256: sha256(join(work, 'report.txt')) },
       });
     });
@@ -170,7 +170,10 @@ describe('signer CLI against a deployment', () => {
     it('lists the signing key', async () => {
       const result = await cli('keys', '--url', deployment.url);
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^default\tES256\n-----BEGIN PUBLIC KEY-----/);
+      // fingerprint (the DSSE keyid), algorithm, label, lifecycle state, installation default.
+      expect(result.stdout).toMatch(
+        /^sha256:[0-9a-f]{64}\tES256\tdefault\tactive\tdefault\n-----BEGIN PUBLIC KEY-----/,
+      );
     });
 
     it('reports the scanner release as trusted (exit 0, --json verdict)', async () => {

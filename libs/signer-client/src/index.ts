@@ -4,6 +4,7 @@ export * from './verify-dsse-envelope';
 export * from './verify-sigstore-bundle';
 export * from './dpop/dpop-key';
 export * from './client/wire-types';
+export * from './client/ceremony-wire-types';
 export * from './client/client-errors';
 export * from './client/signer-client';
 export {

@@ -10,6 +10,8 @@ export * from './aws/aws-kms-signer';
 export * from './gcp/crc32c';
 export * from './gcp/gcp-kms-client';
 export * from './gcp/gcp-kms-signer';
+export * from './pkcs11/pkcs11-uri';
+export * from './pkcs11/pkcs11-signer';
 export * from './keyless/identity-token-file';
 export * from './keyless/fulcio-client';
 export * from './keyless/fulcio-certificate';

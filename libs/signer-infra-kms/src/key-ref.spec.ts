@@ -64,6 +64,25 @@ describe('parseKeyRef', () => {
     });
   });
 
+  describe('when the ref is a pkcs11: URI (RFC 7512)', () => {
+    it('returns the parsed URI', () => {
+      expect(
+        parseKeyRef('pkcs11:token=signer;id=%01?pin-source=file:/run/pin&module-path=/usr/lib/m.so'),
+      ).toEqual({
+        scheme: 'pkcs11',
+        uri: { token: 'signer', id: Buffer.from([1]), pinSource: '/run/pin', modulePath: '/usr/lib/m.so' },
+      });
+    });
+
+    it('refuses a PIN in the URI', () => {
+      expect(() => parseKeyRef('pkcs11:id=%01?pin-value=1234')).toThrow(/pin-value.*refused/);
+    });
+
+    it('refuses the authority form pkcs11://', () => {
+      expect(() => parseKeyRef('pkcs11://slot')).toThrow(KeyConfigError);
+    });
+  });
+
   describe('when the scheme is missing or unknown', () => {
     it('refuses a bare path', () => {
       expect(() => parseKeyRef('/etc/signer/key.pem')).toThrow(/has no scheme/);

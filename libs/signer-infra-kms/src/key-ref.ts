@@ -1,8 +1,12 @@
 import { KeyConfigError } from './errors';
+import { parsePkcs11Uri, type Pkcs11Uri } from './pkcs11/pkcs11-uri';
 
 /** A parsed `signing.keys.<keyId>.ref` (contract §7). */
 export type KeyRef =
-  { scheme: 'file'; path: string } | { scheme: 'awskms'; keyId: string } | { scheme: 'gcpkms'; name: string };
+  | { scheme: 'file'; path: string }
+  | { scheme: 'awskms'; keyId: string }
+  | { scheme: 'gcpkms'; name: string }
+  | { scheme: 'pkcs11'; uri: Pkcs11Uri };
 
 // The four forms AWS KMS accepts as `KeyId`: key id (incl. multi-region `mrk-`), key ARN,
 // alias name and alias ARN. Checking them here turns a typo into a start-up error instead of a
@@ -18,13 +22,15 @@ const GCP_KMS_VERSION =
 
 /**
  * Parses a key reference. Throws {@link KeyConfigError} naming the problem for anything that is
- * not one of the three documented forms; there is no default scheme, so a bare path is refused.
+ * not one of the four documented forms; there is no default scheme, so a bare path is refused.
  */
 export function parseKeyRef(ref: string): KeyRef {
+  // RFC 7512 URIs have no authority (`pkcs11:token=…`), unlike the other three forms.
+  if (ref.startsWith('pkcs11:')) return { scheme: 'pkcs11', uri: parsePkcs11Uri(ref) };
   const match = /^([a-z]+):\/\/(.*)$/s.exec(ref);
   if (!match) {
     throw new KeyConfigError(
-      `key reference "${ref}" has no scheme; expected file://, awskms:// or gcpkms://`,
+      `key reference "${ref}" has no scheme; expected file://, awskms://, gcpkms:// or pkcs11:`,
     );
   }
   const [, scheme, rest] = match;
@@ -37,7 +43,7 @@ export function parseKeyRef(ref: string): KeyRef {
       return { scheme: 'gcpkms', name: parseGcpName(ref, rest) };
     default:
       throw new KeyConfigError(
-        `key reference "${ref}" has unsupported scheme "${scheme}"; expected file, awskms or gcpkms`,
+        `key reference "${ref}" has unsupported scheme "${scheme}"; expected file, awskms, gcpkms or pkcs11`,
       );
   }
 }

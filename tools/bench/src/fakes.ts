@@ -11,6 +11,7 @@ import {
   FakeFulcio,
   FulcioTestCa,
   ReferrersRegistry,
+  SoftHsmToken,
   TestOidcIssuer,
   buildRegistryRelease,
 } from '@signer/testing';
@@ -22,13 +23,15 @@ const KEYLESS_SUBJECT = 'signer@stella-ops.test';
 /** The identity token outlives any bench run (BENCH_SECONDS ≤ 240). */
 const TOKEN_LIFETIME_SECONDS = 3600;
 
-export type FakeName = 'fulcio' | 'aws-kms' | 'registry';
+export type FakeName = 'fulcio' | 'aws-kms' | 'registry' | 'softhsm';
 
 /** What each started fake tells the variant that configures the Signer for it. */
 export interface StartedFakes {
   fulcio?: { url: string; tokenFile: string };
   'aws-kms'?: { endpoint: string; arn: string; region: string; accessKeyId: string; secretAccessKey: string };
   registry?: { url: string; trustedKeysFile: string; scannerDigest: string };
+  /** Not a server: a SoftHSM2 token the Signer loads in-process; `conf` is its SOFTHSM2_CONF. */
+  softhsm?: { ref: string; conf: string };
 }
 
 export type FakesRequest = { type: 'start'; fakes: FakeName[]; dir: string } | { type: 'counters' };
@@ -57,6 +60,15 @@ async function startAwsKms(): Promise<StartedFakes['aws-kms']> {
   };
 }
 
+/**
+ * A SoftHSM2 token (under the run's folder) holding a P-256 key pair. Made here with the token
+ * tools' own processes; the Signer loads the module itself, so signing costs the service core.
+ */
+async function startSoftHsm(dir: string): Promise<StartedFakes['softhsm']> {
+  const token = await SoftHsmToken.create({ parentDir: dir });
+  return { ref: token.uri('p256'), conf: token.confPath };
+}
+
 /** A registry serving one scanner release signed by a fresh key; the key goes to a trusted-keys file. */
 async function startRegistry(dir: string): Promise<StartedFakes['registry']> {
   running.registry = await ReferrersRegistry.start();
@@ -72,6 +84,7 @@ async function start(fakes: readonly FakeName[], dir: string): Promise<StartedFa
   if (fakes.includes('fulcio')) started.fulcio = await startFulcio(dir);
   if (fakes.includes('aws-kms')) started['aws-kms'] = await startAwsKms();
   if (fakes.includes('registry')) started.registry = await startRegistry(dir);
+  if (fakes.includes('softhsm')) started.softhsm = await startSoftHsm(dir);
   return started;
 }
 

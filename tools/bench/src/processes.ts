@@ -9,7 +9,7 @@ import { killWithHarness } from '@signer/testing';
 const TASKSET = '/usr/bin/taskset';
 
 /** The roles a bench child process runs (main.ts dispatches on them). */
-export type Role = 'load' | 'crypto-floor' | 'noop-server' | 'fakes';
+export type Role = 'load' | 'crypto-floor' | 'noop-server' | 'fakes' | 'audit-writer';
 
 /** Pinning needs taskset and two cores: the service side gets one core, the load generator the other. */
 export function pinningAvailable(): boolean {

@@ -1,6 +1,7 @@
 // The bench's printed table; the same figures, and more, are in tmp/bench/latest.json.
 import { int, ms, pct } from './format';
 import type { Results } from './types';
+import { scaleLines } from './scale-model';
 import { variantLines } from './variant-report';
 
 /** Load generator's share of its core above which floor (a) may measure the generator, not the server. */
@@ -114,6 +115,7 @@ export function formatReport(r: Results): string {
       `no-op run; ${int(signer.proofs.poolSize)} proofs made before the window (${signer.proofs.madeInWindow} inside it)`,
     ...conditions(r),
     ...variantLines(r.variants),
+    ...scaleLines(r.variants),
     '',
   ];
   return lines.join('\n');

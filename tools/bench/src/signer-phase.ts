@@ -28,6 +28,8 @@ export interface SignerRunOptions {
   upstream?: Upstream[];
   /** The fakes' request counters, read just before and just after the window. */
   counters?: () => Promise<UpstreamCounters>;
+  /** Checks a trail that is not the audit file (a PostgreSQL trail), after the service stopped. */
+  checkAudit?: (acknowledgedIds: readonly string[], maxUnacknowledged: number) => Promise<AuditCheck>;
 }
 
 export interface SignerMeasurement {
@@ -152,7 +154,10 @@ export async function measureSigner(
     await stopProcess(child);
   }
   const received = [enrolled.first.auditId, ...runs.flatMap((r) => r.auditIds)];
-  const audit = await checkAuditTrail(auditFile, received, runs.length * ctx.settings.connections);
+  const maxUnacknowledged = runs.length * ctx.settings.connections;
+  const audit = run.checkAudit
+    ? await run.checkAudit(received, maxUnacknowledged)
+    : await checkAuditTrail(auditFile, received, maxUnacknowledged);
   for (const problem of audit.problems) ctx.failures.push(`${name} audit trail: ${problem}`);
   const [warmup, main] = runs.map(({ auditIds: _ids, ...r }) => r);
   if (warmup === undefined || main === undefined)

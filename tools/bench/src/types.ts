@@ -62,10 +62,25 @@ export interface ServiceCounters {
   cacheHits: Record<string, number>;
 }
 
-/** Requests the loopback fakes received (only the fakes a variant runs). */
+/**
+ * Requests the loopback fakes received (only the fakes a variant runs); with a variant's own Redis,
+ * its commands, their execution time and its socket reads (upstream-stats.ts); with a PostgreSQL
+ * audit trail, its database's commits and backend CPU, and (in `total`) the run's audit records.
+ */
 export type UpstreamCounters = Partial<
   Record<
-    'fulcioCalls' | 'fulcioIssued' | 'kmsCalls' | 'kmsSignCalls' | 'kmsErrors' | 'registryRequests',
+    | 'fulcioCalls'
+    | 'fulcioIssued'
+    | 'kmsCalls'
+    | 'kmsSignCalls'
+    | 'kmsErrors'
+    | 'registryRequests'
+    | 'redisCommands'
+    | 'redisCommandUsec'
+    | 'redisReads'
+    | 'auditCommits'
+    | 'auditRecords'
+    | 'postgresCpuMs',
     number
   >
 >;

@@ -26,7 +26,11 @@ const COUNTERS: Record<VariantName, (v: MeasuredVariant) => string> = {
     );
   },
   redis: (v) =>
-    `in Redis: ${v.switched}; its redis-server took ${share(v.signer.upstreamCpu?.['redis-server'])} of the load core`,
+    `in Redis: ${v.switched}; its redis-server took ${share(v.signer.upstreamCpu?.['redis-server'])} of the load core; ` +
+    redisPerRequest(v),
+  'redis-postgres': (v) =>
+    `${redisPerRequest(v)}; audit rows per commit: ${rowsPerCommit(v)} over the run ` +
+    `(${int(v.signer.upstream.total.auditRecords ?? 0)} rows, ${int(v.signer.upstream.total.auditCommits ?? 0)} commits)`,
   keyless: (v) =>
     `Fulcio certificate requests: ${v.signer.upstream.total.fulcioCalls} in the whole run, ` +
     `${v.signer.upstream.window.fulcioCalls} in the window (the certificate is reused)`,
@@ -34,11 +38,26 @@ const COUNTERS: Record<VariantName, (v: MeasuredVariant) => string> = {
     `KMS requests: ${int(v.signer.upstream.window.kmsSignCalls ?? 0)} Sign in the window for ${int(v.signer.ok2xx)} 200s, ` +
     `${int(v.signer.upstream.total.kmsCalls ?? 0)} in the run, ${v.signer.upstream.total.kmsErrors} failed; the fake took ` +
     `${share(v.signer.upstreamCpu?.['fakes'])} of the load core (${(v.signer.upstreamCpuMsPerRequest?.['fakes'] ?? 0).toFixed(3)} ms per request)`,
+  pkcs11: (v) =>
+    `${int(v.signer.ok2xx)} 200s signed by SoftHSM2 inside the Signer process (CKM_ECDSA over a digest made in ` +
+    `Node, 4 pooled sessions); the ratio is the PKCS#11 path against the base file:// key`,
   'cached-verdict': (v) =>
     `registry requests: ${v.signer.upstream.window.registryRequests} in the window, ` +
     `${v.signer.upstream.total.registryRequests} in the run (the first verdict); release cache hits in the window: ` +
     `${int(v.signer.window.cacheHits['release'] ?? 0)} for ${int(v.signer.window.requests)} decisions`,
 };
+
+/** Redis commands and socket reads (≈ round trips) per signed request in the window. */
+function redisPerRequest(v: MeasuredVariant): string {
+  const signed = Math.max(1, v.signer.window.signed);
+  const { redisCommands = 0, redisReads = 0 } = v.signer.upstream.window;
+  return `${(redisCommands / signed).toFixed(2)} Redis commands, ${(redisReads / signed).toFixed(2)} socket reads per signed request`;
+}
+
+function rowsPerCommit(v: MeasuredVariant): string {
+  const { auditRecords = 0, auditCommits = 0 } = v.signer.upstream.total;
+  return auditCommits > 0 ? (auditRecords / auditCommits).toFixed(1) : '—';
+}
 
 const HEADER = [
   'variant',

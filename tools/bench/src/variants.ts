@@ -9,10 +9,18 @@ import type { BenchProfile } from './workspace';
 import type { FakeName, StartedFakes } from './fakes';
 import type { Check, SignerRun } from './types';
 
-/** The key id the aws-kms variant adds to `signing.keys` and names in its requests. */
+/** The key id the aws-kms and pkcs11 variants add to `signing.keys` and name in their requests. */
 const KMS_KEY_ID = 'bench';
 
-export const VARIANT_NAMES = ['token-cache-off', 'redis', 'keyless', 'aws-kms', 'cached-verdict'] as const;
+export const VARIANT_NAMES = [
+  'token-cache-off',
+  'redis',
+  'redis-postgres',
+  'keyless',
+  'aws-kms',
+  'pkcs11',
+  'cached-verdict',
+] as const;
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
 /** What a variant changes: environment, a config file of its own, fields of the request body. */
@@ -32,7 +40,14 @@ export interface Variant {
   fakes: FakeName[];
   /** Runs a redis-server of its own on the load core. */
   redis?: boolean;
-  prepare(input: { fakes: StartedFakes; profile: BenchProfile; redis?: { url: string } }): VariantSetup;
+  /** Writes its audit trail to a private database on the machine's PostgreSQL, dropped afterwards. */
+  postgres?: boolean;
+  prepare(input: {
+    fakes: StartedFakes;
+    profile: BenchProfile;
+    redis?: { url: string };
+    postgres?: { url: string };
+  }): VariantSetup;
   checks(run: SignerRun): Check[];
 }
 
@@ -81,6 +96,28 @@ export const VARIANTS: readonly Variant[] = [
     checks: () => [],
   },
   {
+    name: 'redis-postgres',
+    configures:
+      "quotas.store: redis (a redis-server of its own on the load core) + audit.sink: postgres (a private database on the machine's PostgreSQL)",
+    switched:
+      'the shared state in Redis (as the redis variant) and the audit trail in PostgreSQL: a fleet replica',
+    fakes: [],
+    redis: true,
+    postgres: true,
+    prepare: ({ redis, postgres }) => ({
+      env: {
+        SIGNER__QUOTAS__STORE: 'redis',
+        SIGNER__QUOTAS__REDISURL: started(redis, 'redis-server').url,
+        SIGNER__AUDIT__SINK: 'postgres',
+        SIGNER__AUDIT__POSTGRESURL: started(postgres, 'the audit database').url,
+      },
+    }),
+    checks: ({ upstream }) => [
+      check('Redis commands in the window', (upstream.window.redisCommands ?? 0) > 0),
+      check('audit commits in the window', (upstream.window.auditCommits ?? 0) > 0),
+    ],
+  },
+  {
     name: 'keyless',
     configures:
       'signing.keyless against the loopback FakeFulcio + TestOidcIssuer; options.signingMode: keyless',
@@ -124,6 +161,26 @@ export const VARIANTS: readonly Variant[] = [
       };
     },
     checks: ({ upstream }) => [check('no KMS request failed', upstream.total.kmsErrors === 0)],
+  },
+  {
+    name: 'pkcs11',
+    configures: `signing.keys.${KMS_KEY_ID}: pkcs11: P-256 key in a SoftHSM2 token (module loaded in the Signer); options.keyId: ${KMS_KEY_ID}`,
+    fakes: ['softhsm'],
+    prepare: ({ fakes }) => {
+      const hsm = started(fakes.softhsm, 'the SoftHSM2 token');
+      return {
+        env: {
+          [`SIGNER__SIGNING__KEYS__${KMS_KEY_ID.toUpperCase()}`]: JSON.stringify({ ref: hsm.ref }),
+          // SoftHSM reads its config at C_Initialize, from the Signer's own environment.
+          SOFTHSM2_CONF: hsm.conf,
+        },
+        body: { options: { keyId: KMS_KEY_ID } },
+      };
+    },
+    // No fake counts the token's work: the load generator's answers are the evidence.
+    checks: ({ ok2xx, non2xx, errors }) => [
+      check('every request answered 200', ok2xx > 0 && non2xx === 0 && errors === 0),
+    ],
   },
   {
     name: 'cached-verdict',

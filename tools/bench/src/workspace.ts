@@ -4,7 +4,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { generateEmbeddedProfile, type EmbeddedProfile } from '@signer/dev';
-import { readAuditFile, verifyAuditFile } from '@signer/infra-store';
+import { createAuditPool, readAuditFile, verifyAuditFile, verifyPostgresAudit } from '@signer/infra-store';
 import type { AuditCheck } from './types';
 
 /** The embedded profile with what the bench reads from its files. */
@@ -105,4 +105,34 @@ export async function checkAuditTrail(
     acknowledged: acknowledgedIds.length,
     ...auditProblems({ chain, signed, acknowledgedIds, maxUnacknowledged }),
   };
+}
+
+/** {@link checkAuditTrail} for a PostgreSQL trail: every chain and checkpoint verifies, every 200 has its row. */
+export async function checkPostgresAuditTrail(
+  url: string,
+  acknowledgedIds: readonly string[],
+  maxUnacknowledged: number,
+): Promise<AuditCheck> {
+  const pool = createAuditPool({ connectionString: url, poolSize: 1, queryTimeoutMs: 120_000 });
+  try {
+    const chain = await verifyPostgresAudit(pool);
+    const signed = new Set<string>();
+    const outcomes: Record<string, number> = {};
+    const { rows } = await pool.query<{ audit_id: string; outcome: string }>(
+      `SELECT audit_id, outcome FROM signer_audit.chain_records
+       UNION ALL SELECT audit_id, outcome FROM signer_audit.records`,
+    );
+    for (const row of rows) {
+      outcomes[row.outcome] = (outcomes[row.outcome] ?? 0) + 1;
+      if (row.outcome === 'signed') signed.add(row.audit_id);
+    }
+    return {
+      records: chain.ok ? chain.count : undefined,
+      outcomes,
+      acknowledged: acknowledgedIds.length,
+      ...auditProblems({ chain, signed, acknowledgedIds, maxUnacknowledged }),
+    };
+  } finally {
+    await pool.end();
+  }
 }

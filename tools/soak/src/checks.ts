@@ -87,9 +87,13 @@ function idempotencyRows(input: CheckInput, byOp: Map<number, Exchange[]>): Chec
         (pair): pair is [Exchange, Exchange] =>
           pair[0] !== undefined && pair[1] !== undefined && pair[0].status === 200,
       );
-  // Between the two sends Redis may have been restarted: its idempotency records are gone (documented).
+  // Between the two sends Redis may have been restarted: its idempotency records are gone
+  // (documented); a master failover may lose the last ones (idempotency writes wait for no replica).
   const lostRecord = (a: Exchange, b: Exchange) =>
-    input.windows.some((w) => w.upstream === 'redis' && w.injectAt < b.end && w.end > a.start);
+    input.windows.some(
+      (w) =>
+        (w.upstream === 'redis' || w.upstream === 'redis-shard') && w.injectAt < b.end && w.end > a.start,
+    );
   const faulted = (e: Exchange) => e.status === 503 && e.code === 'upstream_unavailable';
   const same = pairs('retry-same');
   const sameBad = same.filter(([a, b]) => {

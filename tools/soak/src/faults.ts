@@ -1,3 +1,4 @@
+import type { RedisClusterProcesses } from '@signer/testing';
 import type { Caller } from './callers';
 import type { Ledger } from './ledger';
 import type { QuotaWatch } from './quota-watch';
@@ -5,13 +6,17 @@ import type { SignerReplica } from './replicas';
 import type { SoakSettings } from './settings';
 import { SlowClients } from './slow-clients';
 import type { SoakTopology } from './topology';
-import { UPSTREAM_TIMEOUT_MS } from './topology';
+import { LEASE_SECONDS, UPSTREAM_TIMEOUT_MS } from './topology';
 import type { Traffic } from './traffic';
 import { sleep, waitFor } from './wait';
 
-/** What a fault breaks; a request that does not use it may still be served during the fault. */
+/**
+ * What a fault breaks; a request that does not use it may still be served during the fault.
+ * `redis-shard` is one master of a Redis Cluster: a request whose keys all live on other masters
+ * is served, one that needs the failed slots is refused (503) until its replica takes over.
+ */
 export type Upstream =
-  'redis' | 'postgres' | 'licensing' | 'registry' | 'kms' | 'fulcio' | 'replica' | 'none';
+  'redis' | 'redis-shard' | 'postgres' | 'licensing' | 'registry' | 'kms' | 'fulcio' | 'replica' | 'none';
 
 export interface Fault {
   name: string;
@@ -57,18 +62,7 @@ export function soakFaults(context: FaultContext): Fault[] {
   let slow: SlowClients | undefined;
   let slotNote = '';
   return [
-    simple(
-      'redis-restart',
-      'redis',
-      async () => {
-        watch.detach();
-        await topology.redis.crash();
-      },
-      async () => {
-        await topology.redis.restart();
-        await watch.attach();
-      },
-    ),
+    topology.cluster ? masterFailover(context, topology.cluster) : redisRestart(context),
     simple(
       'postgres-stopped',
       'postgres',
@@ -182,4 +176,63 @@ export function soakFaults(context: FaultContext): Fault[] {
       ctx.traffic.quotaPaused = false;
     }
   }
+}
+
+/** The private redis-server is killed and started again empty (`SOAK_REDIS=standalone`). */
+function redisRestart({ settings, topology, watch }: FaultContext): Fault {
+  const redis = topology.redis;
+  if (!redis) throw new Error('redis-restart needs the standalone private Redis');
+  return {
+    name: 'redis-restart',
+    upstream: 'redis',
+    durationMs: settings.faultSeconds * 1000,
+    inject: async () => {
+      watch.detach();
+      await redis.crash();
+    },
+    clear: async () => {
+      await redis.restart();
+      await watch.attach();
+    },
+    notes: () => [],
+  };
+}
+
+/**
+ * `SOAK_REDIS=cluster`: the master that owns the quota licence's slot is killed (SIGKILL); its
+ * replica is promoted after the node timeout, and the clear restarts the dead node, which rejoins
+ * as the new master's replica (with `minReplicaAcks: 1` that slot refuses writes until then).
+ * Quota callers stand still from the kill until every old lease has expired, so the reference
+ * model's new segment (on the new master) starts from a state it knows: full bucket, no lease.
+ * The promoted master keeps every acknowledged admission; the jest failover test asserts that.
+ */
+function masterFailover({ settings, traffic, watch }: FaultContext, cluster: RedisClusterProcesses): Fault {
+  let owner = 0;
+  let killedAt = 0;
+  let note = '';
+  return {
+    name: 'redis-master-failover',
+    upstream: 'redis-shard',
+    durationMs: settings.faultSeconds * 1000,
+    inject: async () => {
+      traffic.quotaPaused = true;
+      owner = await cluster.slotOwnerOf(watch.keys.state);
+      watch.detach();
+      killedAt = Date.now();
+      await cluster.killMaster(owner);
+    },
+    clear: async () => {
+      try {
+        const promoted = await cluster.waitForFailover(watch.keys.state, owner);
+        const promotedMs = Date.now() - killedAt;
+        await cluster.restart(owner);
+        note = `master :${owner} killed; replica :${promoted} promoted after ${promotedMs} ms; the old master back as its replica after ${Date.now() - killedAt} ms`;
+        await sleep(Math.max(0, killedAt + LEASE_SECONDS * 1000 + 1000 - Date.now()));
+        await watch.attach();
+      } finally {
+        traffic.quotaPaused = false;
+      }
+    },
+    notes: () => [note],
+  };
 }

@@ -130,6 +130,27 @@ describe('judge', () => {
     });
   });
 
+  describe('when one master of the Redis Cluster fails over', () => {
+    const failover = faultWindow('redis-master-failover', 'redis-shard');
+
+    it('accepts 503 during the fault and its recovery, as for a Redis restart', () => {
+      for (const start of [12_000, 24_000])
+        expect(
+          judge(refusal(503, 'upstream_unavailable', { start, end: start + 10 }), options(failover)),
+        ).toEqual({ ok: true });
+      expect(
+        judge(refusal(503, 'upstream_unavailable', { start: 40_000, end: 40_010 }), options(failover)),
+      ).toMatchObject({ ok: false, rule: 'steady' });
+    });
+
+    it('accepts a 200 inside the fault (its keys may all live on the other masters)', () => {
+      expect(judge(exchange({ start: 12_000, end: 12_050 }), options(failover))).toEqual({ ok: true });
+      expect(
+        judge(exchange({ start: 12_000, end: 12_050 }), options(faultWindow('redis-restart', 'redis'))),
+      ).toMatchObject({ ok: false, rule: 'fault' });
+    });
+  });
+
   describe('when Licensing fails', () => {
     const failing = faultWindow('licensing-500s', 'licensing');
 

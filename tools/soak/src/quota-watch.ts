@@ -12,7 +12,8 @@ export interface QuotaSegment {
 /**
  * Watches the quota tenant's licence in the soak's private Redis through MONITOR (Redis's own
  * serial order of every script command) and replays it against the reference model. A new
- * segment starts with every Redis restart.
+ * segment starts with every Redis restart, and on a cluster with every master failover (MONITOR
+ * then follows the licence's slot to its new master).
  */
 export class QuotaWatch {
   readonly segments: QuotaSegment[] = [];
@@ -20,7 +21,8 @@ export class QuotaWatch {
   private client: Redis | undefined;
 
   constructor(
-    private readonly redisUrl: string,
+    /** Where the licence's keys live now (the one server, or its slot's master). */
+    private readonly locate: (key: string) => Promise<string>,
     private readonly tenant: string,
     private readonly licenseId: string,
   ) {}
@@ -34,7 +36,10 @@ export class QuotaWatch {
   /** (Re)attaches once Redis (re)started, before the replicas reconnect (they retry every ≤ 1 s). */
   async attach(): Promise<void> {
     this.detach();
-    this.client = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    this.client = new Redis(await this.locate(this.keys.state), {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
     this.client.on('error', () => undefined);
     await this.client.connect();
     const trace = new QuotaTrace(this.keys, QUOTA_LIMITS, LEASE_SECONDS * 1000);

@@ -32,6 +32,12 @@ export interface SoakSettings {
   rssGrowthMb: number;
   /** A replica's open descriptors may grow at most this much from its baseline. */
   fdGrowth: number;
+  /**
+   * `standalone` (default): one private redis-server, faulted by a restart. `cluster`: a private
+   * Redis Cluster (3 masters + 3 replicas, `minReplicaAcks: 1`), faulted by killing the master of
+   * the quota licence's slot (`redis-master-failover`) instead.
+   */
+  redis: 'standalone' | 'cluster';
   /** Where the JSON report is written (checks, phases, figures). */
   reportFile?: string;
   /** Where every exchange and audit record is written, one JSON line each (for a post-mortem). */
@@ -50,9 +56,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, start = process.cwd()): 
   const root = env['SOAK_ROOT'] ?? findWorkspaceRoot(start);
   const signerBundle = env['SOAK_SIGNER_BUNDLE'] ?? join(root, 'dist/apps/signer-api/main.js');
   if (!existsSync(signerBundle)) throw new Error(`SOAK_SIGNER_BUNDLE: ${signerBundle} does not exist`);
+  const redis = env['SOAK_REDIS'] || 'standalone';
+  if (redis !== 'standalone' && redis !== 'cluster')
+    throw new Error(`SOAK_REDIS: expected standalone or cluster, got ${redis}`);
   return {
     root,
     signerBundle,
+    redis,
     totalSeconds: number(env, 'SOAK_SECONDS', 0),
     baselineSeconds: number(env, 'SOAK_BASELINE_SECONDS', 6),
     faultSeconds: number(env, 'SOAK_FAULT_SECONDS', 6),

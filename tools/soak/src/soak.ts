@@ -37,7 +37,9 @@ async function readAudit(
   const pool = createAuditPool({ connectionString: url, poolSize: 1, queryTimeoutMs: 600_000 });
   try {
     const { rows } = await pool.query<{ record: string }>(
-      'SELECT record FROM signer_audit.records ORDER BY seq',
+      // Every chain (one per replica start) in order, after version 1's single chain, if any.
+      `SELECT record FROM (SELECT '' AS chain_id, seq, record FROM signer_audit.records
+         UNION ALL SELECT chain_id, seq, record FROM signer_audit.chain_records) AS r ORDER BY chain_id, seq`,
     );
     return {
       records: rows.map((row) => JSON.parse(row.record) as ChainedAuditRecord),
@@ -98,7 +100,7 @@ export async function runSoak(settings: SoakSettings, log: (line: string) => voi
         })),
       )),
     ];
-    const watch = new QuotaWatch(topology.redis.url, QUOTA_TENANT, quota.licenseId);
+    const watch = new QuotaWatch((key) => topology.redisUrlFor(key), QUOTA_TENANT, quota.licenseId);
     await watch.attach();
     const traffic = new Traffic({
       ledger,

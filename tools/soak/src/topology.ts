@@ -12,6 +12,7 @@ import {
   FulcioTestCa,
   PrivateRedis,
   publishToDockerRegistry,
+  RedisClusterProcesses,
   TcpProxy,
   TestOidcIssuer,
   type ThrowawayDatabase,
@@ -60,7 +61,11 @@ export interface SoakTopology {
   licensing: FakeLicensingServer;
   registry: DockerRegistry;
   registryProxy: TcpProxy;
-  redis: PrivateRedis;
+  /** The private redis-server (`SOAK_REDIS=standalone`), or the private cluster (`cluster`). */
+  redis?: PrivateRedis;
+  cluster?: RedisClusterProcesses;
+  /** The URL of the Redis node that holds `key` now (the cluster's master of its slot). */
+  redisUrlFor(key: string): Promise<string>;
   db: ThrowawayDatabase;
   pgProxy: TcpProxy;
   kms: FakeAwsKms;
@@ -88,8 +93,15 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
       JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
     );
 
-    const redis = await PrivateRedis.start(await freePort());
-    cleanups.push(() => redis.stop());
+    let redis: PrivateRedis | undefined;
+    let cluster: RedisClusterProcesses | undefined;
+    if (settings.redis === 'cluster') {
+      cluster = await RedisClusterProcesses.start({ replicas: true });
+      cleanups.push(() => cluster?.stop());
+    } else {
+      redis = await PrivateRedis.start(await freePort());
+      cleanups.push(() => redis?.stop());
+    }
     const db = await createThrowawayDatabase('signer_soak');
     cleanups.push(() => db.drop());
     const pgProxy = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
@@ -141,7 +153,10 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
     });
     Object.assign(config['quotas'], {
       store: 'redis',
-      redisUrl: redis.url,
+      // Every admission and replay entry waits for one replica: a master failover loses none.
+      ...(cluster
+        ? { redis: { mode: 'cluster', nodes: cluster.seeds, minReplicaAcks: 1 } }
+        : { redisUrl: redis?.url }),
       redisKeyPrefix: REDIS_PREFIX,
       leaseSeconds: LEASE_SECONDS,
     });
@@ -193,6 +208,9 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
       registry,
       registryProxy,
       redis,
+      cluster,
+      redisUrlFor: async (key) =>
+        cluster ? `redis://127.0.0.1:${await cluster.slotOwnerOf(key)}` : (redis as PrivateRedis).url,
       db,
       pgProxy,
       kms,

@@ -67,8 +67,10 @@ export async function verifyAnswer(e: Exchange, trust: VerificationTrust): Promi
   const response = e.response as unknown as SignDsseResponse | undefined;
   if (!response?.bundle?.dsse) return 'no bundle';
   const expectedKey = EXPECTED_KEY[e.kind] ?? KEY_IDS.file;
-  if (response.bundle.signingIdentity?.keyId !== expectedKey && expectedKey !== 'keyless')
-    return `signed with ${response.bundle.signingIdentity?.keyId}, expected ${expectedKey}`;
+  // Requests name keys by label; bundles carry the key's fingerprint (contract §11), as /keys maps it.
+  const expectedKeyId = trust.keys.find((key) => key.name === expectedKey)?.keyId ?? expectedKey;
+  if (response.bundle.signingIdentity?.keyId !== expectedKeyId && expectedKey !== 'keyless')
+    return `signed with ${response.bundle.signingIdentity?.keyId}, expected ${expectedKey} (${expectedKeyId})`;
   if (response.bundle.dsse.payloadType !== IN_TOTO_PAYLOAD_TYPE) return 'payload type';
   try {
     if (response.bundle.mode === 'keyless') {

@@ -1,3 +1,4 @@
+import { CEREMONY_OPERATION_KINDS } from '@signer/core';
 import { Type, type Static } from '@sinclair/typebox';
 
 /**
@@ -8,6 +9,8 @@ const strict = { additionalProperties: false } as const;
 const NonEmpty = Type.String({ minLength: 1 });
 const Positive = Type.Integer({ minimum: 1 });
 const NonNegative = Type.Integer({ minimum: 0 });
+const KeyName = Type.String({ pattern: '^[A-Za-z0-9_.-]+$' });
+const Rfc3339Utc = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$' });
 
 export const PlanLimitsSchema = Type.Object(
   {
@@ -18,6 +21,18 @@ export const PlanLimitsSchema = Type.Object(
     dailyCap: NonNegative,
   },
   strict,
+);
+
+const CeremonyOperationSchema = Type.Object(
+  {
+    approvals: Type.Integer({ minimum: 1, maximum: 100 }),
+    expirySeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 2592000 })),
+  },
+  strict,
+);
+/** Per operation kind, overriding the defaults (2 approvals; key.register 1). */
+const CeremonyOperationsSchema = Object.fromEntries(
+  CEREMONY_OPERATION_KINDS.map((kind) => [kind, Type.Optional(CeremonyOperationSchema)]),
 );
 
 export const SignerConfigSchema = Type.Object(
@@ -146,6 +161,25 @@ export const SignerConfigSchema = Type.Object(
       {
         store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
         redisUrl: Type.Optional(NonEmpty),
+        // Instead of redisUrl: a Redis Cluster (seed nodes) or Sentinel set; see docs/decisions.md.
+        redis: Type.Optional(
+          Type.Object(
+            {
+              mode: Type.Union([
+                Type.Literal('standalone'),
+                Type.Literal('cluster'),
+                Type.Literal('sentinel'),
+              ]),
+              // redis(s)://[user:password@]host:port — cluster seeds, the sentinels, or the one server.
+              nodes: Type.Array(NonEmpty, { minItems: 1, maxItems: 64 }),
+              masterName: Type.Optional(NonEmpty),
+              // Replicas that must hold a quota admission or a DPoP replay entry before it counts.
+              minReplicaAcks: Type.Integer({ minimum: 0, maximum: 5, default: 0 }),
+              replicaAckTimeoutMs: Type.Integer({ minimum: 10, maximum: 5000, default: 200 }),
+            },
+            strict,
+          ),
+        ),
         // Prefix of every Redis key of this installation; see docs/entitlement-and-quotas.md.
         redisKeyPrefix: Type.String({ minLength: 1, maxLength: 64, default: 'signer:' }),
         // How long a concurrency slot outlives a replica that died holding it.
@@ -194,10 +228,55 @@ export const SignerConfigSchema = Type.Object(
               maxRps: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
               maxWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
               timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
+              // pkcs11: keys only: logged-in sessions kept open on the token (default 4).
+              poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+              // Key lifecycle seed (contract §11): used only when the state store is empty.
+              state: Type.Optional(
+                Type.Union([
+                  Type.Literal('pending'),
+                  Type.Literal('active'),
+                  Type.Literal('retired'),
+                  Type.Literal('revoked'),
+                ]),
+              ),
+              validFrom: Type.Optional(Rfc3339Utc),
+              validUntil: Type.Optional(Rfc3339Utc),
+              profile: Type.Optional(KeyName),
             },
             strict,
           ),
           { default: {} },
+        ),
+        // The installation's default key (seed); unset: `default` if active, else the first active name.
+        defaultKey: Type.Optional(KeyName),
+        // Plan → key name (seed), for requests that name no key.
+        planDefaults: Type.Optional(Type.Record(KeyName, KeyName)),
+        // Rotation policy per profile; a key without `profile` uses `default` (built in when absent).
+        rotation: Type.Object(
+          {
+            profiles: Type.Record(
+              KeyName,
+              Type.Object(
+                {
+                  algorithms: Type.Array(
+                    Type.Union([
+                      Type.Literal('ES256'),
+                      Type.Literal('ES384'),
+                      Type.Literal('PS256'),
+                      Type.Literal('RS256'),
+                      Type.Literal('EdDSA'),
+                    ]),
+                    { minItems: 1 },
+                  ),
+                  maxAgeDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36500 })),
+                  warningDays: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+                },
+                strict,
+              ),
+              { default: {} },
+            ),
+          },
+          { ...strict, default: {} },
         ),
         keyless: Type.Optional(
           Type.Object(
@@ -214,6 +293,38 @@ export const SignerConfigSchema = Type.Object(
       },
       strict,
     ),
+    // Managed key state and trust anchors (contract §11): where every replica reads them from.
+    state: Type.Object(
+      {
+        store: Type.Union([Type.Literal('memory'), Type.Literal('file'), Type.Literal('postgres')], {
+          default: 'memory',
+        }),
+        filePath: Type.Optional(NonEmpty),
+        postgresUrl: Type.Optional(NonEmpty),
+        refreshIntervalMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000 }),
+        // A replica whose last successful refresh is older than this refuses to sign (upstream state).
+        maxStalenessMs: Type.Integer({ minimum: 200, maximum: 600000, default: 5000 }),
+      },
+      { ...strict, default: {} },
+    ),
+    // Dual-control ceremonies (contract §11): stored in the state.store backend; see ceremonies-config.ts.
+    ceremonies: Type.Object(
+      {
+        // With state.store file: default ceremonies.json next to state.filePath.
+        filePath: Type.Optional(NonEmpty),
+        expirySeconds: Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
+        // OpTok subs allowed to approve or reject (N); unset: any holder of signer.ceremony.approve.
+        approvers: Type.Optional(
+          Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+            minItems: 1,
+            maxItems: 100,
+            uniqueItems: true,
+          }),
+        ),
+        operations: Type.Object(CeremonyOperationsSchema, { ...strict, default: {} }),
+      },
+      { ...strict, default: {} },
+    ),
     predicates: Type.Object({ allowed: Type.Array(NonEmpty, { minItems: 1 }) }, strict),
     audit: Type.Object(
       {
@@ -223,6 +334,9 @@ export const SignerConfigSchema = Type.Object(
         // Extension (docs/decisions.md): under concurrent load a batch waits up to this long for
         // more records, so one fdatasync / transaction serves more requests. 0 = never wait.
         batchDelayMs: Type.Integer({ minimum: 0, maximum: 50, default: 2 }),
+        // Extension (docs/decisions.md): with sink postgres, each replica appends to a chain of its
+        // own; a replica with new records checkpoints every chain's head this often.
+        checkpointIntervalMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000 }),
         // Extension (docs/security.md): refusals of callers that have not proved possession of a
         // token each get their own record up to this many per second; past it they are counted
         // into one `summary` record per second, so anonymous traffic cannot fill the trail.

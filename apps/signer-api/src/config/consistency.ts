@@ -2,6 +2,9 @@ import { upstreamUrlProblem } from '@signer/core';
 import type { SignerConfig } from './config-schema';
 import { releaseRegistryProblems } from './release-registry-config';
 import { signingProblems } from './signing-config';
+import { stateProblems } from './state-config';
+import { redisProblems } from './redis-config';
+import { ceremonyProblems } from './ceremonies-config';
 
 const exactlyOne = (name: string, a: unknown, b: unknown, aName: string, bName: string): string[] =>
   (a === undefined) === (b === undefined) ? [`${name}: set exactly one of ${aName} or ${bName}`] : [];
@@ -47,8 +50,7 @@ export function checkConsistency(config: SignerConfig): string[] {
     ),
     ...releaseRegistryProblems(config),
   ];
-  if (config.quotas.store === 'redis' && !config.quotas.redisUrl)
-    problems.push('quotas.redisUrl: required when store is redis');
+  problems.push(...redisProblems(config));
   // The PoE travels to Licensing and its answer alone decides entitlement: the Authority's rule.
   const { introspectUrl } = config.licensing;
   if (introspectUrl !== undefined && upstreamUrlProblem(introspectUrl))
@@ -73,6 +75,8 @@ export function checkConsistency(config: SignerConfig): string[] {
   if (config.signing.defaultMode === 'kms' && keyIds.length === 0)
     problems.push('signing.keys: at least one key is required for kms mode');
   problems.push(...signingProblems(config));
+  problems.push(...stateProblems(config));
+  problems.push(...ceremonyProblems(config));
   return problems;
 }
 

@@ -75,6 +75,8 @@ function resolvePaths(config: SignerConfig, baseDir: string): void {
     (file) => at(file) as string,
   );
   config.audit.filePath = at(config.audit.filePath);
+  config.ceremonies.filePath = at(config.ceremonies.filePath);
+  config.state.filePath = at(config.state.filePath);
   if (config.server.tls) {
     config.server.tls.certFile = at(config.server.tls.certFile) as string;
     config.server.tls.keyFile = at(config.server.tls.keyFile) as string;

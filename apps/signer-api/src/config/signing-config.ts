@@ -16,14 +16,18 @@ function keyProblems(keyId: string, key: KeyConfig): string[] {
     return [`${at}.ref: ${messageOf(error)}`];
   }
   const problems: string[] = [];
-  const remote = scheme === 'awskms' || scheme === 'gcpkms';
+  const cloud = scheme === 'awskms' || scheme === 'gcpkms';
+  // An HSM is remote too: calls take time, can queue and can be rate-limited.
+  const remote = cloud || scheme === 'pkcs11';
   if (key.region !== undefined && scheme !== 'awskms') problems.push(`${at}.region: only for awskms:// keys`);
-  if (key.endpoint !== undefined && !remote)
+  if (key.endpoint !== undefined && !cloud)
     problems.push(`${at}.endpoint: only for awskms:// and gcpkms:// keys`);
   for (const name of ['maxRps', 'maxWaitMs', 'timeoutMs'] as const) {
     if (key[name] !== undefined && !remote)
-      problems.push(`${at}.${name}: only for awskms:// and gcpkms:// keys`);
+      problems.push(`${at}.${name}: only for awskms://, gcpkms:// and pkcs11: keys`);
   }
+  if (key.poolSize !== undefined && scheme !== 'pkcs11')
+    problems.push(`${at}.poolSize: only for pkcs11: keys`);
   if (key.maxWaitMs !== undefined && key.maxRps === undefined)
     problems.push(`${at}.maxWaitMs: requires maxRps`);
   if (key.algorithm === 'EdDSA' && remote)

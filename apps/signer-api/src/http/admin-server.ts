@@ -43,6 +43,7 @@ export function adminHandler(readiness: CachedReadiness) {
           status: report.ready ? 'ready' : 'not_ready',
           checkedAt: report.checkedAt.toISOString(),
           dependencies: report.dependencies,
+          ...(report.details ? { details: report.details } : {}),
         }),
       () => send(response, 500, { status: 500, title: 'Internal Server Error' }),
     );

@@ -46,7 +46,8 @@ export const ERROR_TABLE: Readonly<Record<SignerErrorCode, ErrorEntry>> = {
     title: 'Insufficient scope',
     detail: 'The OpTok lacks the scope this operation requires',
     showMessage: false,
-    callerAction: 'Request an OpTok with scope signer.sign.',
+    callerAction:
+      'Request an OpTok with the scope the route names in WWW-Authenticate (signer.sign, signer.ceremony.initiate or signer.ceremony.approve).',
   },
   tenant_mismatch: {
     status: 403,

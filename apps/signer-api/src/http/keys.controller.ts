@@ -1,13 +1,32 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import type { PublicKeyInfo } from '@signer/core';
+import type { Static } from '@sinclair/typebox';
+import type { ManagedState } from '@signer/core';
 import type { SignerRuntime } from '../wiring/create-runtime';
+import type { KeysResponseSchema } from './response.schemas';
 import { SIGNER_RUNTIME } from './tokens';
 
-/** `GET /keys` body: every named key, and the CA chain of the keyless certificate in use. */
-export interface KeysResponse {
-  keys: PublicKeyInfo[];
-  /** Issuing chain (intermediates, then root) of the current Fulcio certificate; empty before the first. */
-  fulcioChain: string[];
+/** `GET /keys` body: every managed key with its lifecycle, the trust anchors, and the Fulcio chain. */
+export type KeysResponse = Static<typeof KeysResponseSchema>;
+
+function publishedKeys(state: ManagedState): KeysResponse['keys'] {
+  const { installation, plans } = state.defaults;
+  return state.keys.map((key) => ({
+    keyId: key.keyId,
+    name: key.name,
+    algorithm: key.algorithm,
+    publicKeyPem: key.publicKeyPem,
+    state: key.state,
+    validFrom: key.validFrom,
+    ...(key.validUntil === undefined ? {} : { validUntil: key.validUntil }),
+    ...(key.revokedAt === undefined ? {} : { revokedAt: key.revokedAt }),
+    ...(key.revocationReason === undefined ? {} : { revocationReason: key.revocationReason }),
+    profile: key.profile,
+    history: key.history,
+    isDefault: installation === key.name,
+    defaultFor: Object.keys(plans)
+      .filter((plan) => plans[plan] === key.name)
+      .sort(),
+  }));
 }
 
 @Controller('api/v1/signer')
@@ -15,22 +34,25 @@ export class KeysController {
   constructor(@Inject(SIGNER_RUNTIME) private readonly runtime: SignerRuntime) {}
 
   /**
-   * `GET /keys` (contract §2.3): public verification material; no auth. Reading it never calls
-   * Fulcio: an unauthenticated endpoint must not be able to trigger certificate requests.
+   * `GET /keys` (contract §2.3, §11): public verification material; no auth. It is read from this
+   * replica's last known managed state and never calls an upstream (no store read, no Fulcio):
+   * an unauthenticated endpoint must not be able to trigger upstream calls.
    */
   @Get('keys')
   async keys(): Promise<KeysResponse> {
-    const signers = this.runtime.signers.all();
-    const keys = await Promise.all(
-      signers
-        .filter((s) => s.mode === 'kms')
-        .map(async (s) => {
-          const { keyId, algorithm, publicKeyPem } = await s.describe();
-          return { keyId, algorithm, publicKeyPem };
-        }),
-    );
-    const keyless = signers.find((s) => s.mode === 'keyless');
+    const state = this.runtime.keys.view.snapshot();
+    const keyless = this.runtime.signers.all().find((s) => s.mode === 'keyless');
     const chain = keyless ? ((await keyless.describe()).certificateChain ?? []) : [];
-    return { keys, fulcioChain: chain.slice(1) };
+    return {
+      keys: publishedKeys(state),
+      fulcioChain: chain.slice(1),
+      stateVersion: state.version,
+      trustAnchors: state.trustAnchors.map(({ keyId, publicKeyPem, label, addedAt }) => ({
+        keyId,
+        publicKeyPem,
+        ...(label === undefined ? {} : { label }),
+        addedAt,
+      })),
+    };
   }
 }

@@ -1,7 +1,10 @@
 import type { SignerErrorCode } from '@signer/core';
 import type { TSchema } from '@sinclair/typebox';
 import { ERROR_TABLE } from './error-table';
+import { CreateCeremonyBodySchema, RejectCeremonyBodySchema } from './ceremony-request.schema';
 import {
+  CeremonyListSchema,
+  CeremonySchema,
   KeysResponseSchema,
   ProblemSchema,
   ReleaseVerdictSchema,
@@ -56,6 +59,146 @@ const SECURITY = [{ DPoP: [] }, { mTLS: [] }];
 const ok = (description: string, schema: Json, type = 'application/json') => ({
   '200': { description, headers: CORRELATION, content: { [type]: { schema } } },
 });
+
+const CEREMONY_ID = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+};
+const CEREMONY_HEADERS = [
+  { $ref: '#/components/parameters/DPoP' },
+  { $ref: '#/components/parameters/CorrelationId' },
+];
+const STEP_REFUSALS: SignerErrorCode[] = [
+  'invalid_request',
+  ...AUTH_CODES,
+  'ceremony_not_found',
+  'ceremony_state_conflict',
+  'ceremony_expired',
+  'upstream_unavailable',
+  'internal_error',
+];
+
+/** One step on one ceremony: `POST /ceremonies/{id}/<step>`. */
+function ceremonyStep(operationId: string, summary: string, codes: SignerErrorCode[], body?: string): Json {
+  return {
+    post: {
+      operationId,
+      summary,
+      security: SECURITY,
+      parameters: [CEREMONY_ID, ...CEREMONY_HEADERS],
+      ...(body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: ref(body) } } } }
+        : {}),
+      responses: {
+        ...ok(
+          'The ceremony after the step; returned only after its audit record(s) are durable.',
+          ref('Ceremony'),
+        ),
+        ...problems([...STEP_REFUSALS, ...codes]),
+      },
+    },
+  };
+}
+
+/** Dual-control ceremonies (contract §11). */
+function ceremonyPaths(): Json {
+  const base = '/api/v1/signer/ceremonies';
+  return {
+    [base]: {
+      post: {
+        operationId: 'createCeremony',
+        summary:
+          'Start a ceremony for a change to the managed keys or trust anchors (scope signer.ceremony.initiate)',
+        security: SECURITY,
+        parameters: CEREMONY_HEADERS,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('CreateCeremonyRequest') } },
+        },
+        responses: {
+          '201': {
+            description: 'The pending ceremony; returned only after its `initiated` record is durable.',
+            headers: CORRELATION,
+            content: { 'application/json': { schema: ref('Ceremony') } },
+          },
+          ...problems([
+            'invalid_request',
+            ['invalid_request', 415],
+            ...AUTH_CODES,
+            'artifact_too_large',
+            'upstream_unavailable',
+            'internal_error',
+          ]),
+        },
+      },
+      get: {
+        operationId: 'listCeremonies',
+        summary: 'Ceremonies, newest first (scope signer.ceremony.initiate or signer.ceremony.approve)',
+        security: SECURITY,
+        parameters: [
+          {
+            name: 'status',
+            in: 'query',
+            required: false,
+            schema: { enum: ['pending', 'approved', 'rejected', 'executed', 'expired', 'cancelled'] },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+          },
+          ...CEREMONY_HEADERS,
+        ],
+        responses: {
+          ...ok('The ceremonies', ref('CeremonyList')),
+          ...problems(['invalid_request', ...AUTH_CODES, 'upstream_unavailable', 'internal_error']),
+        },
+      },
+    },
+    [`${base}/{id}`]: {
+      get: {
+        operationId: 'getCeremony',
+        summary: 'One ceremony (scope signer.ceremony.initiate or signer.ceremony.approve)',
+        security: SECURITY,
+        parameters: [CEREMONY_ID, ...CEREMONY_HEADERS],
+        responses: {
+          ...ok('The ceremony', ref('Ceremony')),
+          ...problems([
+            'invalid_request',
+            ...AUTH_CODES,
+            'ceremony_not_found',
+            'upstream_unavailable',
+            'internal_error',
+          ]),
+        },
+      },
+    },
+    [`${base}/{id}/approve`]: ceremonyStep(
+      'approveCeremony',
+      'Approve (scope signer.ceremony.approve; not the initiator; once per principal)',
+      ['ceremony_self_approval', 'ceremony_duplicate_vote'],
+    ),
+    [`${base}/{id}/reject`]: ceremonyStep(
+      'rejectCeremony',
+      'Reject with a reason: one rejection vetoes (scope signer.ceremony.approve)',
+      ['ceremony_self_approval', 'ceremony_duplicate_vote'],
+      'RejectCeremonyRequest',
+    ),
+    [`${base}/{id}/execute`]: ceremonyStep(
+      'executeCeremony',
+      'Apply an approved ceremony to the managed state (scope signer.ceremony.initiate or signer.ceremony.approve)',
+      ['ceremony_threshold_not_met', 'key_state_conflict'],
+    ),
+    [`${base}/{id}/cancel`]: ceremonyStep(
+      'cancelCeremony',
+      'Withdraw a pending or approved ceremony (the initiator; scope signer.ceremony.initiate)',
+      [],
+    ),
+  };
+}
 
 /** `servers[0].description`; the published copy (docs/openapi.json) shows the default URL. */
 const SERVER_DESCRIPTION =
@@ -146,6 +289,7 @@ export function buildOpenApiDocument(version: string, server = serverEntry('http
           responses: ok('Keys and the Fulcio chain', ref('KeysResponse')),
         },
       },
+      ...ceremonyPaths(),
       '/api/v1/signer/openapi.json': {
         get: {
           operationId: 'openapi',
@@ -183,6 +327,10 @@ export function buildOpenApiDocument(version: string, server = serverEntry('http
         SignDsseResponse: plain(SignDsseResponseSchema),
         ReleaseVerdict: plain(ReleaseVerdictSchema),
         KeysResponse: plain(KeysResponseSchema),
+        Ceremony: plain(CeremonySchema),
+        CeremonyList: plain(CeremonyListSchema),
+        CreateCeremonyRequest: plain(CreateCeremonyBodySchema),
+        RejectCeremonyRequest: plain(RejectCeremonyBodySchema),
         Problem: plain(ProblemSchema),
       },
       parameters: {

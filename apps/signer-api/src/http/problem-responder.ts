@@ -1,4 +1,4 @@
-import { boundedText, SignerError, type SignerErrorCode } from '@signer/core';
+import { boundedText, ceremonyRouteScopes, SignerError, type SignerErrorCode } from '@signer/core';
 import { HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -41,10 +41,15 @@ function challenge(
   detail: string,
   runtime: SignerRuntime,
   presentedCredentials: boolean,
+  route: string,
 ): string {
   // RFC 6750 §3.1: a request with no authentication information gets a challenge without an error code.
   const params = presentedCredentials ? [`error="${code}"`, `error_description="${detail}"`] : [];
-  if (code === 'insufficient_scope') params.push(`scope="${runtime.config.authority.requiredScope}"`);
+  if (code === 'insufficient_scope') {
+    // Ceremony routes accept their own scopes (any one of them); every other route, signing's.
+    const scopes = ceremonyRouteScopes(route) ?? [runtime.config.authority.requiredScope];
+    params.push(`scope="${scopes.join(' ')}"`);
+  }
   if (scheme === 'DPoP') params.push(`algs="${runtime.config.authority.allowedAlgorithms.join(' ')}"`);
   return `${scheme} ${params.join(', ')}`;
 }
@@ -89,7 +94,10 @@ export class ProblemResponder {
     if (status === 401 || error.code === 'insufficient_scope') {
       const scheme = /^\s*bearer\s/i.test(String(request.headers.authorization ?? '')) ? 'Bearer' : 'DPoP';
       const presented = request.headers.authorization !== undefined;
-      reply.header('www-authenticate', challenge(scheme, error.code, entry.detail, this.runtime, presented));
+      reply.header(
+        'www-authenticate',
+        challenge(scheme, error.code, entry.detail, this.runtime, presented, trail.record.route),
+      );
     }
     if (error.dpopNonce) reply.header('dpop-nonce', error.dpopNonce);
     return reply

@@ -73,11 +73,53 @@ export const ReleaseVerdictSchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const KeysResponseSchema = Type.Object({
-  keys: Type.Array(
-    Type.Object({ keyId: Type.String(), algorithm: Type.String(), publicKeyPem: Type.String() }),
+const Rfc3339 = Type.String({ description: 'RFC 3339 UTC' });
+
+const StateTransitionSchema = Type.Object({
+  state: Type.Union(
+    ['pending', 'active', 'retired', 'revoked', 'added', 'removed'].map((s) => Type.Literal(s)),
   ),
+  at: Rfc3339,
+  ceremonyId: Type.Optional(Type.String()),
+});
+
+/** One managed key (contract §11). `keyId` is the DSSE `keyid`: `sha256:<hex>` of the SPKI DER. */
+export const ManagedKeyInfoSchema = Type.Object({
+  keyId: Digest,
+  name: Type.String({ description: 'operator label; requests may name a key by label or keyId' }),
+  algorithm: Type.String(),
+  publicKeyPem: Type.String(),
+  state: Type.Union(
+    ['pending', 'active', 'retired', 'revoked'].map((s) => Type.Literal(s)),
+    {
+      description: 'verifiers must refuse signatures of a revoked key',
+    },
+  ),
+  validFrom: Rfc3339,
+  validUntil: Type.Optional(Rfc3339),
+  revokedAt: Type.Optional(Rfc3339),
+  revocationReason: Type.Optional(Type.String()),
+  profile: Type.String(),
+  history: Type.Array(StateTransitionSchema),
+  isDefault: Type.Boolean({ description: 'the installation default' }),
+  defaultFor: Type.Array(Type.String(), { description: 'plans whose default this key is' }),
+});
+
+export const KeysResponseSchema = Type.Object({
+  keys: Type.Array(ManagedKeyInfoSchema),
+  /** Issuing chain (intermediates, then root) of the current Fulcio certificate; empty before the first. */
   fulcioChain: Type.Array(Type.String()),
+  /** The managed-state version this answer was read from. */
+  stateVersion: Type.Integer({ minimum: 1 }),
+  /** The release keys the Signer trusts for scanner images (release integrity, contract §5). */
+  trustAnchors: Type.Array(
+    Type.Object({
+      keyId: Digest,
+      publicKeyPem: Type.String(),
+      label: Type.Optional(Type.String()),
+      addedAt: Rfc3339,
+    }),
+  ),
 });
 
 export const ProblemSchema = Type.Object(
@@ -91,4 +133,50 @@ export const ProblemSchema = Type.Object(
     instance: Type.Optional(Type.String()),
   },
   { description: 'RFC 9457 problem details' },
+);
+
+const Principal = Type.Object({
+  sub: Type.String({ description: 'OpTok sub' }),
+  tenant: Type.Optional(Type.String()),
+  clientId: Type.Optional(Type.String()),
+});
+const Vote = Type.Object({
+  principal: Principal,
+  at: Type.String({ description: 'RFC 3339 UTC' }),
+  reason: Type.Optional(Type.String()),
+});
+
+/** A ceremony as stored (contract §11). */
+export const CeremonySchema = Type.Object(
+  {
+    id: Type.String({
+      pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+      description: 'UUIDv7',
+    }),
+    operation: Type.Object(
+      { kind: Type.String() },
+      { additionalProperties: true, description: 'as created' },
+    ),
+    status: Type.Union(
+      ['pending', 'approved', 'rejected', 'executed', 'expired', 'cancelled'].map((s) => Type.Literal(s)),
+    ),
+    initiator: Principal,
+    createdAt: Type.String(),
+    expiresAt: Type.String(),
+    threshold: Type.Integer({ minimum: 1, description: 'approvals required (M)' }),
+    approvals: Type.Array(Vote),
+    rejections: Type.Array(Vote),
+    decidedAt: Type.Optional(Type.String()),
+    executedBy: Type.Optional(Principal),
+    resultVersion: Type.Optional(
+      Type.Integer({ description: 'managed-state version the execution produced' }),
+    ),
+    revision: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const CeremonyListSchema = Type.Object(
+  { ceremonies: Type.Array(CeremonySchema) },
+  { additionalProperties: false },
 );

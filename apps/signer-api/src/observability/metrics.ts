@@ -1,5 +1,5 @@
 import type { AuditRecord, GateName, PipelineObserver, SignerError } from '@signer/core';
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { StageHistogram } from './stage-histogram';
 
 /** The contract's metrics (§8), on a registry of their own so tests and replicas never share state. */
@@ -48,6 +48,33 @@ export class SignerMetrics implements PipelineObserver {
     registers: [this.registry],
   });
 
+  // Key lifecycle (contract §11): changes this replica committed, and each active key's time left.
+  readonly rotationEvents = new Counter({
+    name: 'signer_rotation_events_total',
+    help: 'Key lifecycle changes committed by this replica (registered, activated, retired, revoked).',
+    labelNames: ['event'],
+    registers: [this.registry],
+  });
+  readonly keysRevoked = new Counter({
+    name: 'signer_keys_revoked_total',
+    help: 'Signing keys revoked by ceremonies committed on this replica.',
+    registers: [this.registry],
+  });
+  private keyExpiry: () => Array<{ key: string; days: number | undefined }> = () => [];
+  readonly keyDaysToExpiry = (() => {
+    const source = () => this.keyExpiry();
+    return new Gauge({
+      name: 'signer_key_days_to_expiry',
+      help: 'Days until an active key may no longer sign (validUntil or profile maxAgeDays); absent when unbounded.',
+      labelNames: ['key'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { key, days } of source()) if (days !== undefined) this.set({ key }, days);
+      },
+    });
+  })();
+
   /** Counters bound once per label set: prom-client hashes the labels object on every unbound call. */
   private readonly outcomes = new Map<string, ReturnType<Counter['labels']>>();
 
@@ -90,6 +117,11 @@ export class SignerMetrics implements PipelineObserver {
   /** An audit record could not be written (counted as an `audit` upstream error). */
   auditFailed(): void {
     this.upstreamErrors.inc({ upstream: 'audit' });
+  }
+
+  /** Where `signer_key_days_to_expiry` reads the active keys from at each scrape. */
+  observeKeyExpiry(source: () => Array<{ key: string; days: number | undefined }>): void {
+    this.keyExpiry = source;
   }
 
   text(): Promise<string> {

@@ -5,14 +5,16 @@ import type { ReadinessCheck } from './readiness';
 
 /**
  * The audit trail (contract §8): `file` (append-only JSON lines, the embedded default) or
- * `postgres` (one hash chain shared by every replica; the schema is migrated at start when the
- * role may, otherwise the Signer refuses to start — see docs/operations.md).
+ * `postgres` (one hash chain per replica, tied together by a checkpoint chain; the schema is
+ * migrated at start when the role may, otherwise the Signer refuses to start — see
+ * docs/operations.md).
  */
 export async function createAuditSink(config: SignerConfig): Promise<AuditSink> {
   if (config.audit.sink === 'postgres') {
     return PostgresAuditSink.open({
       connectionString: config.audit.postgresUrl as string,
       batchDelayMs: config.audit.batchDelayMs,
+      checkpointIntervalMs: config.audit.checkpointIntervalMs,
     });
   }
   return FileAuditSink.open({

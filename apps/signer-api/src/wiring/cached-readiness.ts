@@ -11,6 +11,8 @@ export interface ReadinessReport {
   ready: boolean;
   checkedAt: Date;
   dependencies: Record<string, DependencyState>;
+  /** Operator detail taken with the round (state freshness, keys near expiry): admin listener only. */
+  details?: Record<string, unknown>;
 }
 
 export interface CachedReadinessOptions {
@@ -19,6 +21,8 @@ export interface CachedReadinessOptions {
   /** A finished round answers every caller for this long; 0 = only concurrent callers share a round. */
   cacheMs: number;
   timeoutMs?: number;
+  /** Detail read (never awaited, never able to fail readiness) at the end of each round. */
+  details?: () => Record<string, unknown>;
 }
 
 /**
@@ -33,6 +37,7 @@ export class CachedReadiness {
   private readonly clock: Clock;
   private readonly cacheMs: number;
   private readonly timeoutMs: number;
+  private readonly details?: () => Record<string, unknown>;
   private last?: ReadinessReport;
   private round?: Promise<ReadinessReport>;
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -42,6 +47,7 @@ export class CachedReadiness {
     this.clock = options.clock;
     this.cacheMs = options.cacheMs;
     this.timeoutMs = options.timeoutMs ?? READINESS_CHECK_TIMEOUT_MS;
+    this.details = options.details;
   }
 
   /** The configured dependencies, by name. */
@@ -68,6 +74,7 @@ export class CachedReadiness {
       ready: states.every((state) => state === 'ok'),
       checkedAt: this.clock.now(),
       dependencies,
+      ...(this.details ? { details: this.details() } : {}),
     };
     return this.last;
   }

@@ -8,6 +8,7 @@ import {
   type AuditSink,
   type Clock,
   type KeySignerRegistry,
+  type ManagedStateAdministrator,
 } from '@signer/core';
 import type { SignerConfig } from '../config/config-schema';
 import { publicBaseUrl } from '../config/consistency';
@@ -19,7 +20,8 @@ import { Telemetry } from '../observability/tracing';
 import { auditReadiness, createAuditSink } from './audit';
 import { createAuthenticator } from './authority';
 import { createEntitlements } from './entitlements';
-import { createKeySigners } from './key-signers';
+import { createManagedKeys, type ManagedKeys } from './managed-keys';
+import { createCeremonies, type Ceremonies } from './ceremonies';
 import { createQuotas } from './quotas';
 import { CachedReadiness } from './cached-readiness';
 import { readinessChecks } from './readiness';
@@ -33,6 +35,8 @@ export interface SignerRuntime {
   pipeline: SigningPipeline;
   referrers: ReferrersCheck;
   signers: KeySignerRegistry;
+  /** Managed keys (contract §11): the state view `/keys` publishes and `administrator` for ceremonies. */
+  keys: ManagedKeys;
   metrics: SignerMetrics;
   /** `/readyz` (public: ready or not) and the admin listener (each dependency), one cached round. */
   readiness: CachedReadiness;
@@ -40,6 +44,8 @@ export interface SignerRuntime {
   telemetry?: Telemetry;
   /** The decision trail's one owner: routes and the HTTP edge begin, finish and refuse decisions here. */
   decisions: DecisionLog;
+  /** Dual-control ceremonies over the managed state (contract §11). */
+  ceremonies: Ceremonies;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,8 @@ export interface RuntimeOverrides {
   audit?: AuditSink;
   /** Turns tracing on with this exporter (tests: an in-memory exporter). */
   spanExporter?: SpanExporter;
+  /** Applies executed ceremonies instead of the managed keys' administrator (tests). */
+  ceremonyAdministrator?: ManagedStateAdministrator;
 }
 
 export async function createRuntime(
@@ -65,9 +73,9 @@ export async function createRuntime(
     clock,
     metrics,
   );
-  const releases = await createReleases(config, state, metrics);
-  const keySigners = await createKeySigners(config, clock, state);
-  const signers = keySigners.registry;
+  const keys = await createManagedKeys(config, clock, state, metrics);
+  const releases = await createReleases(config, state, metrics, keys.view);
+  const signers = keys.registry;
   const audit = overrides.audit ?? (await createAuditSink(config));
   const decisions = new DecisionLog({
     audit,
@@ -94,27 +102,38 @@ export async function createRuntime(
       defaultMode: config.signing.defaultMode,
     },
   });
+  const ceremonies = await createCeremonies(config, {
+    authenticator,
+    decisions,
+    audit,
+    clock,
+    administrator: overrides.ceremonyAdministrator ?? keys.administrator,
+  });
   return {
     config,
     publicBaseUrl: publicBaseUrl(config),
     pipeline,
     referrers: new ReferrersCheck(authenticator, releases, decisions),
     signers,
+    keys,
     metrics,
     readiness: new CachedReadiness({
       checks: [
         ...readinessChecks(config, state),
         ...authorityReadiness,
         ...auditReadiness(audit),
-        ...keySigners.readiness,
+        ...keys.readiness,
       ],
+      details: () => keys.details(),
       clock,
       cacheMs: config.server.readinessCacheMs,
     }),
     telemetry,
     decisions,
+    ceremonies,
     close: async () => {
-      await keySigners.close();
+      await ceremonies.close();
+      await keys.close();
       await decisions.close();
       await audit.close();
       await state.close();

@@ -1,4 +1,4 @@
-import type { Clock, KeySigner, KeySignerRegistry, RateShaper } from '@signer/core';
+import type { Clock, KeySigner, RateShaper } from '@signer/core';
 import {
   AwsKmsSigner,
   CertificateSessions,
@@ -11,7 +11,7 @@ import {
   KeyConfigError,
   KeylessSigner,
   parseKeyRef,
-  StaticKeySignerRegistry,
+  Pkcs11Signer,
   unpaced,
   type CallPacer,
   type KmsAlgorithm,
@@ -24,14 +24,22 @@ import type { SharedState } from './shared-state';
 /** How long a signature may queue for a KMS slot when `maxRps` is set and `maxWaitMs` is not. */
 export const DEFAULT_KMS_MAX_WAIT_MS = 1000;
 
-type KeyConfig = SignerConfig['signing']['keys'][string];
+/** A key's backend settings (`signing.keys.<name>`): the reference plus its connection options. */
+export type KeyConfig = SignerConfig['signing']['keys'][string];
 
-/** The signers and what must be closed with the runtime (KMS clients hold connections). */
-export interface KeySigners {
-  registry: KeySignerRegistry;
-  /** `/readyz`: each cloud key answers with its published key; Fulcio answers and the token is usable. */
-  readiness: ReadinessCheck[];
-  close(): Promise<void>;
+/** One backend signer and what its reference brought with it. */
+export interface BuiltSigner {
+  signer: KeySigner;
+  /** `/readyz` probe (cloud keys answer with their published key). */
+  probe?: () => Promise<void>;
+  /** Releases the client (KMS connections). */
+  close?: () => Promise<void>;
+}
+
+/** What building a backend signer may share: the clock and the per-key rate shaper. */
+export interface SignerContext {
+  clock: Clock;
+  shaper: () => RateShaper;
 }
 
 /** The key used when a request names none: `default` if configured, else the first key id in sort order. */
@@ -42,94 +50,102 @@ export function defaultKeyId(config: SignerConfig): string | undefined {
 
 // Per-key quota shaping (docs/signing-backends.md): in Redis when shared state is, so the limit
 // holds across replicas; otherwise in this process.
-function pacerFor(keyId: string, key: KeyConfig, shaper: () => RateShaper): CallPacer {
+function pacerFor(name: string, key: KeyConfig, shaper: () => RateShaper): CallPacer {
   if (key.maxRps === undefined) return unpaced;
   const limit = { maxRps: key.maxRps, maxWaitMs: key.maxWaitMs ?? DEFAULT_KMS_MAX_WAIT_MS };
   const shared = shaper();
-  return () => shared.acquire(`kms:${keyId}`, limit);
+  return () => shared.acquire(`kms:${name}`, limit);
 }
 
 const kmsAlgorithm = (key: KeyConfig): KmsAlgorithm | undefined =>
   key.algorithm === 'EdDSA' ? undefined : key.algorithm;
 
 /**
- * Builds one signer per configured key — the backend chosen here only, by the key reference
- * scheme — plus the keyless signer when `signing.keyless` is set. Cloud keys are fetched and
- * checked now: a key that cannot sign as configured stops the process at start-up.
+ * Builds the backend signer for one key reference — the one place a backend is chosen, by the
+ * reference's scheme. Used for configured keys at start and for keys registered by a ceremony
+ * (contract §11). `name` labels the key in errors, metrics and KMS pacing; the published keyid is
+ * the key's fingerprint, set by the managed registry. Cloud keys are fetched and checked now.
  */
-export async function createKeySigners(
-  config: SignerConfig,
-  clock: Clock,
-  state: SharedState,
-): Promise<KeySigners> {
-  const signers: KeySigner[] = [];
-  const closers: Array<() => Promise<void>> = [];
-  const readiness: ReadinessCheck[] = [];
+export async function createSignerForRef(
+  name: string,
+  key: KeyConfig,
+  context: SignerContext,
+): Promise<BuiltSigner> {
+  const ref = parseKeyRef(key.ref);
+  const common = {
+    keyId: name,
+    algorithm: kmsAlgorithm(key),
+    deadlineMs: key.timeoutMs,
+    pace: pacerFor(name, key, context.shaper),
+  };
+  switch (ref.scheme) {
+    case 'file': {
+      const signer = await FileKeySigner.fromFile({ keyId: name, path: ref.path });
+      if (key.algorithm !== undefined && key.algorithm !== signer.algorithm) {
+        throw new KeyConfigError(
+          `signing key "${name}": configured algorithm ${key.algorithm} does not match the key file (${signer.algorithm})`,
+        );
+      }
+      return { signer };
+    }
+    case 'awskms': {
+      const client = createAwsKmsClient(name, { region: key.region, endpoint: key.endpoint });
+      const close = async () => client.destroy();
+      const signer = await AwsKmsSigner.create({ ...common, kmsKeyId: ref.keyId, client }).catch(
+        async (error) => {
+          await close();
+          throw error;
+        },
+      );
+      return { signer, probe: () => signer.probe(), close };
+    }
+    case 'gcpkms': {
+      const client = createGcpKmsClient(name, key.endpoint);
+      const close = () => client.close();
+      const signer = await GcpKmsSigner.create({ ...common, name: ref.name, client }).catch(async (error) => {
+        await close();
+        throw error;
+      });
+      return { signer, probe: () => signer.probe(), close };
+    }
+    case 'pkcs11': {
+      // The module comes from the URI's module-path only: no search path picks the code that runs.
+      const signer = await Pkcs11Signer.create({ ...common, uri: ref.uri, poolSize: key.poolSize });
+      return { signer, probe: () => signer.probe(), close: () => signer.close() };
+    }
+    default:
+      throw new KeyConfigError(
+        `signing key "${name}": ${(ref as { scheme: string }).scheme}: references cannot sign in this build`,
+      );
+  }
+}
+
+/** The shared rate shaper for KMS pacing: in Redis when shared state is, else in this process. */
+export function kmsShaper(clock: Clock, state: SharedState): () => RateShaper {
   let shaper: RateShaper | undefined;
-  const sharedShaper = () =>
+  return () =>
     (shaper ??= state.redis
       ? new RedisRateShaper({ connection: state.redis })
       : new MemoryRateShaper({ clock }));
-  try {
-    for (const keyId of Object.keys(config.signing.keys).sort()) {
-      const key = config.signing.keys[keyId];
-      const ref = parseKeyRef(key.ref);
-      const common = {
-        keyId,
-        algorithm: kmsAlgorithm(key),
-        deadlineMs: key.timeoutMs,
-        pace: pacerFor(keyId, key, sharedShaper),
-      };
-      switch (ref.scheme) {
-        case 'file': {
-          const signer = await FileKeySigner.fromFile({ keyId, path: ref.path });
-          if (key.algorithm !== undefined && key.algorithm !== signer.algorithm) {
-            throw new KeyConfigError(
-              `signing key "${keyId}": configured algorithm ${key.algorithm} does not match the key file (${signer.algorithm})`,
-            );
-          }
-          signers.push(signer);
-          break;
-        }
-        case 'awskms': {
-          const client = createAwsKmsClient(keyId, { region: key.region, endpoint: key.endpoint });
-          closers.push(async () => client.destroy());
-          const signer = await AwsKmsSigner.create({ ...common, kmsKeyId: ref.keyId, client });
-          readiness.push({ name: `kms:${keyId}`, check: () => signer.probe() });
-          signers.push(signer);
-          break;
-        }
-        case 'gcpkms': {
-          const client = createGcpKmsClient(keyId, key.endpoint);
-          closers.push(() => client.close());
-          const signer = await GcpKmsSigner.create({ ...common, name: ref.name, client });
-          readiness.push({ name: `kms:${keyId}`, check: () => signer.probe() });
-          signers.push(signer);
-          break;
-        }
-      }
-    }
-    const keyless = config.signing.keyless;
-    if (keyless) {
-      const sessions = new CertificateSessions({
-        fulcio: new FulcioClient({ baseUrl: keyless.fulcioUrl }),
-        token: new IdentityTokenFile({ path: keyless.identityTokenFile, clock }),
-        clock,
-        rotationMarginSeconds: keyless.rotationMarginSeconds,
-        deadlineMs: keyless.timeoutMs,
-        requireEmbeddedSct: keyless.requireEmbeddedSct,
-      });
-      readiness.push({ name: 'fulcio', check: () => sessions.probe() });
-      signers.push(new KeylessSigner({ sessions, clock }));
-    }
-    const registry = new StaticKeySignerRegistry({ signers, defaultKeyId: defaultKeyId(config) });
-    return {
-      registry,
-      readiness,
-      close: async () => void (await Promise.allSettled(closers.map((close) => close()))),
-    };
-  } catch (error) {
-    await Promise.allSettled(closers.map((close) => close()));
-    throw error;
-  }
+}
+
+/** The keyless signer (`signing.keyless`) and its `/readyz` check, when configured. */
+export function createKeylessSigner(
+  config: SignerConfig,
+  clock: Clock,
+): { signer: KeySigner; readiness: ReadinessCheck } | undefined {
+  const keyless = config.signing.keyless;
+  if (!keyless) return undefined;
+  const sessions = new CertificateSessions({
+    fulcio: new FulcioClient({ baseUrl: keyless.fulcioUrl }),
+    token: new IdentityTokenFile({ path: keyless.identityTokenFile, clock }),
+    clock,
+    rotationMarginSeconds: keyless.rotationMarginSeconds,
+    deadlineMs: keyless.timeoutMs,
+    requireEmbeddedSct: keyless.requireEmbeddedSct,
+  });
+  return {
+    signer: new KeylessSigner({ sessions, clock }),
+    readiness: { name: 'fulcio', check: () => sessions.probe() },
+  };
 }

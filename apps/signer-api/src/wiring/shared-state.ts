@@ -12,6 +12,7 @@ import {
   RedisTtlCache,
 } from '@signer/infra-store';
 import type { SignerConfig } from '../config/config-schema';
+import { redisConnectionOptions } from '../config/redis-config';
 
 /**
  * Where shared state lives (contract §6): `quotas.store: memory` keeps it in this process;
@@ -28,10 +29,8 @@ export interface SharedState {
 
 export async function createSharedState(config: SignerConfig, clock: Clock): Promise<SharedState> {
   if (config.quotas.store === 'redis') {
-    const redis = new RedisConnection({
-      url: config.quotas.redisUrl as string,
-      keyPrefix: config.quotas.redisKeyPrefix,
-    });
+    // Standalone, Cluster or Sentinel: every store below works on each (one hash slot per script).
+    const redis = new RedisConnection(redisConnectionOptions(config));
     await redis.connect();
     return {
       redis,

@@ -1,4 +1,9 @@
-import { verifyAuditFile, verifyPostgresAudit, migrateAuditSchema } from '@signer/infra-store';
+import {
+  verifyAuditFile,
+  verifyPostgresAudit,
+  migrateAuditSchema,
+  type PostgresAuditCheck,
+} from '@signer/infra-store';
 import type { ChainCheck } from '@signer/core';
 import { parseCommand } from '../args';
 import { emit, EXIT_FAILURE, EXIT_OK, usageError, type CliIo } from '../cli-io';
@@ -9,7 +14,8 @@ export const AUDIT_HELP = `signer audit — verify, export and migrate the Signe
 
   signer audit verify <audit.jsonl | postgres://…>
       Walk the whole hash chain and report the first broken link (exit 1) or
-      "audit trail intact: N records" (exit 0).
+      "audit trail intact: N records" (exit 0). PostgreSQL: every replica's chain, the
+      checkpoint chain and that each checkpoint's heads are stored.
 
   signer audit export --tenant T --since <RFC 3339> [--source <audit.jsonl | postgres://…>]
                           [--out FILE] [--profile DIR]
@@ -41,15 +47,19 @@ export async function audit(args: string[], io: CliIo): Promise<number> {
 async function auditVerify(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand('audit verify', args, {}, ['audit.jsonl | postgres-url']);
   const source = auditSource(io, parsed.positionals[0]);
-  const check: ChainCheck =
+  const check: ChainCheck | PostgresAuditCheck =
     source.kind === 'file'
       ? await verifyAuditFile(source.path)
       : await withPostgres(source.url, (pool) => verifyPostgresAudit(pool));
   if (check.ok) {
-    emit(io, `audit trail intact: ${check.count} records, last hash ${check.lastHash}\n`, {
+    // A PostgreSQL trail is one chain per replica tied by checkpoints (lastHash: the last checkpoint's).
+    const tied = isTiedChains(check) ? { chains: check.chains, checkpoints: check.checkpoints } : undefined;
+    const spread = tied ? ` in ${tied.chains} chains, ${tied.checkpoints} checkpoints` : '';
+    emit(io, `audit trail intact: ${check.count} records${spread}, last hash ${check.lastHash}\n`, {
       intact: true,
       count: check.count,
       lastHash: check.lastHash,
+      ...tied,
     });
     return EXIT_OK;
   }
@@ -59,6 +69,12 @@ async function auditVerify(args: string[], io: CliIo): Promise<number> {
     reason: check.reason,
   });
   return EXIT_FAILURE;
+}
+
+function isTiedChains(
+  check: ChainCheck | PostgresAuditCheck,
+): check is Extract<PostgresAuditCheck, { ok: true }> {
+  return check.ok && 'chains' in check;
 }
 
 async function auditMigrate(args: string[], io: CliIo): Promise<number> {

@@ -29,6 +29,13 @@ Usage (any deployment; --url defaults to $${URL_ENV}):
   signer keys --url URL
       The Signer's public keys (GET /keys).
 
+  signer ceremony create|list|get|approve|reject|execute|cancel … --url URL --token-file FILE
+                  (--dpop-key JWK | --client-cert PEM --client-key PEM)
+      Dual-control ceremonies: \`create --op key.revoke --key NAME --reason TEXT\` (other ops:
+      key.register, key.activate, key.retire, key.set-default, trust-anchor.add|remove),
+      \`approve ID\`, \`reject ID --reason TEXT\`, \`execute ID\`, \`cancel ID\`, \`list [--status S]\`.
+      \`signer ceremony\` lists every flag.
+
   signer dpop-proof --method M --url URL --dpop-key JWK [--token-file FILE] [--nonce N]
       Print one DPoP proof for curl: -H "DPoP: $(signer dpop-proof …)".
 

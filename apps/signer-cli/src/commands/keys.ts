@@ -7,7 +7,11 @@ import { targetUrl, URL_OPTION } from '../defaults';
 export async function keys(args: string[], io: CliIo): Promise<number> {
   const parsed = parseCommand('keys', args, URL_OPTION, []);
   const answer = await fetchSignerKeys({ baseUrl: targetUrl('keys', parsed, io), fetch: io.fetch });
-  const lines = answer.keys.map((key) => `${key.keyId}\t${key.algorithm}\n${key.publicKeyPem.trimEnd()}\n`);
+  // Label and lifecycle state follow when the Signer publishes them (contract §11).
+  const lines = answer.keys.map((key) => {
+    const lifecycle = [key.name, key.state, key.isDefault ? 'default' : undefined].filter(Boolean);
+    return `${[key.keyId, key.algorithm, ...lifecycle].join('\t')}\n${key.publicKeyPem.trimEnd()}\n`;
+  });
   const chain = answer.fulcioChain?.length
     ? `fulcioChain: ${answer.fulcioChain.length} certificate(s)\n`
     : '';

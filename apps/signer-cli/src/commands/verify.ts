@@ -107,7 +107,19 @@ async function verificationKeys(
   }
   if (stringOption(parsed, 'trusted-root') !== undefined)
     throw usageError('verify: --trusted-root is for keyless bundles; this one is kms-mode');
-  return (await fetchSignerKeys({ baseUrl: url(), fetch: io.fetch })).keys;
+  const { keys } = await fetchSignerKeys({ baseUrl: url(), fetch: io.fetch });
+  // A revoked key's signatures are refused whatever their date (contract §11): the key may be in
+  // an attacker's hands, and a signature carries no trusted time of its own.
+  const named = response?.bundle?.signingIdentity?.keyId;
+  const revoked = keys.find((key) => key.state === 'revoked' && key.keyId === named);
+  if (revoked) {
+    throw new CliError(
+      `verification failed: key ${revoked.name ?? revoked.keyId} was revoked at ${revoked.revokedAt ?? 'an unknown time'}`,
+      1,
+      'key_revoked',
+    );
+  }
+  return keys.filter((key) => key.state !== 'revoked');
 }
 
 // cosign verify-blob-attestation's check: the file is what the Statement speaks about.

@@ -10,6 +10,13 @@ import {
 } from './public-endpoints';
 import { retriesEnabled, sendWithRetries, type RetrySettings } from './retry-policy';
 import type { ReleaseVerdict, SignDsseRequest, SignDsseResponse, SignerKeysResponse } from './wire-types';
+import {
+  CEREMONIES_PATH,
+  type Ceremony,
+  type CeremonyList,
+  type CeremonyOperation,
+  type CeremonyStatus,
+} from './ceremony-wire-types';
 
 // Re-exported from here too: callers imported them from this module before they moved.
 export {
@@ -83,6 +90,36 @@ export class SignerClient {
   /** `GET /verify/referrers?digest=`: the release verdict for a scanner image, trusted or not. */
   verifyReferrers(digest: string): Promise<ReleaseVerdict> {
     return this.call<ReleaseVerdict>({ method: 'GET', path: VERIFY_REFERRERS_PATH, query: { digest } });
+  }
+
+  /** `POST /ceremonies` (scope signer.ceremony.initiate): starts a dual-control ceremony. */
+  createCeremony(operation: CeremonyOperation): Promise<Ceremony> {
+    return this.call<Ceremony>({ method: 'POST', path: CEREMONIES_PATH, body: { operation } });
+  }
+
+  /** `GET /ceremonies?status=&limit=`: newest first. */
+  listCeremonies(query: { status?: CeremonyStatus; limit?: number } = {}): Promise<CeremonyList> {
+    const params: Record<string, string> = {};
+    if (query.status !== undefined) params['status'] = query.status;
+    if (query.limit !== undefined) params['limit'] = String(query.limit);
+    return this.call<CeremonyList>({ method: 'GET', path: CEREMONIES_PATH, query: params });
+  }
+
+  getCeremony(id: string): Promise<Ceremony> {
+    return this.call<Ceremony>({ method: 'GET', path: `${CEREMONIES_PATH}/${encodeURIComponent(id)}` });
+  }
+
+  /** `POST /ceremonies/{id}/approve|reject|execute|cancel`; `reason` is required to reject. */
+  ceremonyStep(
+    id: string,
+    step: 'approve' | 'reject' | 'execute' | 'cancel',
+    reason?: string,
+  ): Promise<Ceremony> {
+    return this.call<Ceremony>({
+      method: 'POST',
+      path: `${CEREMONIES_PATH}/${encodeURIComponent(id)}/${step}`,
+      body: step === 'reject' ? { reason } : undefined,
+    });
   }
 
   /** `GET /keys`: public verification material (sent without credentials; none are needed). */

@@ -62,15 +62,38 @@ export interface SignDsseResponse {
 
 /** One key listed at `GET /api/v1/signer/keys` (contract §2.3). */
 export interface PublicKeyInfo {
+  /** The DSSE `keyid`: `sha256:<hex>` of the SPKI DER (contract §11; older Signers: the label). */
   keyId: string;
   algorithm: string;
   publicKeyPem: string;
+  /** Since contract §11 (key lifecycle): the operator label and the key's lifecycle. */
+  name?: string;
+  /** A `revoked` key's signatures must not be accepted. */
+  state?: 'pending' | 'active' | 'retired' | 'revoked';
+  validFrom?: string;
+  validUntil?: string;
+  revokedAt?: string;
+  revocationReason?: string;
+  profile?: string;
+  history?: Array<{ state: string; at: string; ceremonyId?: string }>;
+  isDefault?: boolean;
+  defaultFor?: string[];
+}
+
+/** A release key the Signer trusts for scanner images (contract §11). */
+export interface TrustAnchorInfo {
+  keyId: string;
+  publicKeyPem: string;
+  label?: string;
+  addedAt: string;
 }
 
 export interface SignerKeysResponse {
   keys: PublicKeyInfo[];
   /** Fulcio chain (PEM) when keyless signing is configured. */
   fulcioChain?: string[];
+  stateVersion?: number;
+  trustAnchors?: TrustAnchorInfo[];
 }
 
 export type ReleaseSource = 'referrers-api' | 'tag-schema' | 'oci-layout';

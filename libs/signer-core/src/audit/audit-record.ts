@@ -1,3 +1,4 @@
+import type { CeremonyEvent, CeremonyOperationKind } from '../ceremonies/ceremony';
 import type { SignerErrorCode } from '../errors';
 import type { BindingKind } from '../model';
 import type { GateName } from '../ports/pipeline-observer';
@@ -13,10 +14,11 @@ export interface AuditRecord {
   correlationId: string;
   route: string;
   /**
-   * `signed` (a bundle was returned), `checked` (a verification answered), the refusal code, or
-   * `summary` (anonymous refusals past the per-second budget, counted in `summary`).
+   * `signed` (a bundle was returned), `checked` (a verification or a read answered), `ceremony`
+   * (one ceremony event, described in `ceremony`), the refusal code, or `summary` (anonymous
+   * refusals past the per-second budget, counted in `summary`).
    */
-  outcome: 'signed' | 'checked' | 'summary' | SignerErrorCode;
+  outcome: 'signed' | 'checked' | 'ceremony' | 'summary' | SignerErrorCode;
   tenant?: string;
   installation?: string;
   caller?: { sub: string; clientId?: string; tokenJti?: string };
@@ -40,6 +42,19 @@ export interface AuditRecord {
    * that record's auditId. If the record exists, it stands for a signature that was never released.
    */
   supersedes?: string;
+  /**
+   * For a `ceremony` record: the ceremony, its event, the operation kind and what it changes (key
+   * name or trust-anchor keyId), and the approvals counted against the threshold after the event.
+   * A refused step carries the ceremony's `id` only (when the path named a well-formed one).
+   */
+  ceremony?: {
+    id: string;
+    event?: CeremonyEvent;
+    operation?: CeremonyOperationKind;
+    target?: string;
+    approvals?: number;
+    threshold?: number;
+  };
   /** For a `summary` record: how many anonymous refusals it stands for, by code, and their time span. */
   summary?: { refusals: number; outcomes: Partial<Record<SignerErrorCode, number>>; until: string };
 }

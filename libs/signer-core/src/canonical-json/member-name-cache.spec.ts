@@ -48,6 +48,14 @@ const record: Required<ChainedAuditRecord> = {
   replayOf: 'r',
   supersedes: 's',
   summary: { refusals: 2, outcomes: { invalid_token: 2 }, until: '2026-06-01T12:00:01.000Z' },
+  ceremony: {
+    id: '01900000-0000-7000-8000-000000000000',
+    event: 'threshold_reached',
+    operation: 'key.revoke',
+    target: 'release-2026',
+    approvals: 2,
+    threshold: 2,
+  },
   prevHash: 'h0',
   hash: 'h1',
 };

@@ -76,12 +76,21 @@ const record: Members<ChainedAuditRecord> = {
   replayOf: true,
   supersedes: true,
   summary: true,
+  ceremony: true,
   prevHash: true,
   hash: true,
 };
 const caller: Members<Nested<AuditRecord, 'caller'>> = { sub: true, clientId: true, tokenJti: true };
 const binding: Members<Nested<AuditRecord, 'binding'>> = { kind: true, thumbprint: true };
 const summary: Members<Nested<AuditRecord, 'summary'>> = { refusals: true, outcomes: true, until: true };
+const ceremony: Members<Nested<AuditRecord, 'ceremony'>> = {
+  id: true,
+  event: true,
+  operation: true,
+  target: true,
+  approvals: true,
+  threshold: true,
+};
 const gates: Record<GateName, true> = {
   body: true,
   optok: true,
@@ -108,7 +117,7 @@ export const SCHEMA_MEMBER_NAMES: readonly string[] = [
     ...[statement, subject, request, poe, options, envelope, signature, bundle, identity].flatMap(
       Object.keys,
     ),
-    ...[record, caller, binding, summary, gates].flatMap(Object.keys),
+    ...[record, caller, binding, summary, ceremony, gates].flatMap(Object.keys),
     ...SIGNER_ERROR_CODES,
     'sha256',
     'sha384',

@@ -1,3 +1,4 @@
+import type { AuditRecord } from '../audit/audit-record';
 import type { ManagedState } from '../keys/managed-state';
 
 /**
@@ -76,13 +77,36 @@ export interface Ceremony {
   executedBy?: CeremonyPrincipal;
   /** The managed-state version the execution produced. */
   resultVersion?: number;
-  /** Increments with every stored change (compare-and-set). */
+  /** Increments with every stored change (compare-and-set), audit bookkeeping included. */
   revision: number;
+  /**
+   * The outbox: event records committed with the change that caused them and not yet known to be
+   * in the audit trail (internal; never answered). See {@link CeremonyAuditEntry}.
+   */
+  unaudited?: CeremonyAuditEntry[];
+}
+
+/** The steps whose events a ceremony records (`expire` is found on the way of another step). */
+export type CeremonyStepName = 'create' | 'approve' | 'reject' | 'execute' | 'cancel' | 'expire';
+
+/**
+ * One event record in a ceremony's outbox. Its audit id is chosen before the commit, so whoever
+ * writes it writes that id; `lease` names the one writer that may append it until `until` (the
+ * step that committed it, or one that took it over after the lease ran out and asked the trail
+ * whether the record already exists).
+ */
+export interface CeremonyAuditEntry {
+  record: AuditRecord;
+  step: CeremonyStepName;
+  principal: CeremonyPrincipal;
+  lease: { owner: string; until: string };
 }
 
 /**
  * Where ceremonies live (PostgreSQL when configured, else memory/file like the managed state).
  * `compareAndSet` stores `next` only if the stored revision equals `expectedRevision` (0 = new).
+ * The whole document is stored, outbox included; a store that forgets ceremonies must never forget
+ * one whose outbox still holds records.
  */
 export interface CeremonyStore {
   get(id: string): Promise<Ceremony | undefined>;

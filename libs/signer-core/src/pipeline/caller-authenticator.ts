@@ -1,7 +1,7 @@
 import type { SenderBinding, VerifiedOpTok } from '../model';
 import type { PresentedCredentials, SenderBindingVerifier } from '../ports/sender-binding-verifier';
 import type { TokenVerifier } from '../ports/token-verifier';
-import { assertScope } from '../policies/caller';
+import { assertAnyScope } from '../policies/caller';
 import { parseAuthorization } from './authorization';
 import type { DecisionTrail } from './decision-trail';
 
@@ -26,7 +26,15 @@ export class CallerAuthenticator {
     private readonly requiredScope: string,
   ) {}
 
-  async authenticate(credentials: CallerCredentials, trail: DecisionTrail): Promise<AuthenticatedCaller> {
+  /**
+   * `requiredScopes`: routes other than signing name their own scopes; the token needs any one of
+   * them (default: the signing scope).
+   */
+  async authenticate(
+    credentials: CallerCredentials,
+    trail: DecisionTrail,
+    requiredScopes: readonly string[] = [this.requiredScope],
+  ): Promise<AuthenticatedCaller> {
     const { scheme, token: raw } = await trail.gate('optok', () =>
       parseAuthorization(credentials.authorization),
     );
@@ -44,7 +52,7 @@ export class CallerAuthenticator {
     };
     const binding = await trail.gate('binding', () => this.binding.verify(token, presented));
     trail.record.binding = { kind: binding.kind, thumbprint: binding.thumbprint };
-    await trail.gate('scope', () => assertScope(token, this.requiredScope));
+    await trail.gate('scope', () => assertAnyScope(token, requiredScopes));
     return { token, binding };
   }
 }

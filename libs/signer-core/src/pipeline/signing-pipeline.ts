@@ -149,7 +149,9 @@ export class SigningPipeline {
     });
     const mode = request.options?.signingMode ?? options.policy.defaultMode;
     trail.record.mode = mode;
-    const signer = await trail.gate('body', () => options.signers.resolve(mode, request.options?.keyId));
+    const signer = await trail.gate('body', () =>
+      options.signers.resolve(mode, request.options?.keyId, { plan: entitlement.plan }),
+    );
 
     const lease = await trail.gate('quota', () =>
       options.quotas.acquire({ licenseId: entitlement.licenseId, tenant: caller.token.tenant }, limits),

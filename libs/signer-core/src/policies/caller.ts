@@ -11,6 +11,17 @@ export function assertScope(token: VerifiedOpTok, requiredScope: string): void {
   }
 }
 
+/** The token must carry at least one of `scopes` (a route that several roles may call). */
+export function assertAnyScope(token: VerifiedOpTok, scopes: readonly string[]): void {
+  if (scopes.length === 1) return assertScope(token, scopes[0]);
+  if (!scopes.some((scope) => token.scopes.includes(scope))) {
+    throw new SignerError(
+      'insufficient_scope',
+      `expected one of the scopes ${scopes.join(', ')}, got [${token.scopes.join(' ')}]`,
+    );
+  }
+}
+
 /**
  * The token's tenant must equal the PoE's tenant; when the PoE is bound to an installation the
  * token must name the same installation (a token without `inst` cannot use an installation-bound PoE).

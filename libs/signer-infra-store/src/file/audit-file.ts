@@ -39,7 +39,8 @@ export function parseAuditLine(line: string): ChainedAuditRecord | { problem: st
   return hasChainFields(value) ? value : { problem: 'expected prevHash and hash strings, got none' };
 }
 
-async function* lines(path: string): AsyncGenerator<string> {
+/** The raw lines of an audit file, streamed. */
+export async function* readAuditLines(path: string): AsyncGenerator<string> {
   const input = createReadStream(path, { encoding: 'utf8' });
   try {
     yield* createInterface({ input, crlfDelay: Infinity });
@@ -51,7 +52,7 @@ async function* lines(path: string): AsyncGenerator<string> {
 /** Streams the records of an audit file in order; a line that is not a record is an error naming it. */
 export async function* readAuditFile(path: string): AsyncGenerator<ChainedAuditRecord> {
   let lineNumber = 0;
-  for await (const line of lines(path)) {
+  for await (const line of readAuditLines(path)) {
     lineNumber += 1;
     const parsed = parseAuditLine(line);
     if ('problem' in parsed)
@@ -64,7 +65,7 @@ export async function* readAuditFile(path: string): AsyncGenerator<ChainedAuditR
 export async function verifyAuditFile(path: string): Promise<ChainCheck> {
   let expectedPrev = GENESIS_HASH;
   let index = 0;
-  for await (const line of lines(path)) {
+  for await (const line of readAuditLines(path)) {
     const parsed = parseAuditLine(line);
     if ('problem' in parsed) return { ok: false, index, reason: parsed.problem };
     const check = verifyAuditChain([parsed], expectedPrev);

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { GENESIS_HASH, chainAuditRecord, type AuditRecord, type ChainedAuditRecord } from '@signer/core';
-import { AUDIT_TABLE } from './migrations';
+import { AUDIT_TABLE, CHAIN_RECORDS_TABLE } from './migrations';
 
 /** One row of `signer_audit.records`; `record` is the chained record as one JSON line. */
 export interface AuditRow {
@@ -25,6 +25,16 @@ export const EMPTY_CHAIN: ChainHead = { seq: 0n, hash: GENESIS_HASH };
 export async function readChainHead(client: PoolClient): Promise<ChainHead> {
   const result = await client.query<{ head_seq: string; hash: string }>(
     `SELECT seq::text AS head_seq, hash FROM ${AUDIT_TABLE} ORDER BY seq DESC LIMIT 1`,
+  );
+  const last = result.rows[0];
+  return last ? { seq: BigInt(last.head_seq), hash: last.hash } : EMPTY_CHAIN;
+}
+
+/** The last row of a writer chain; only its owner appends to it, so no lock is needed. */
+export async function readWriterChainHead(client: PoolClient, chainId: string): Promise<ChainHead> {
+  const result = await client.query<{ head_seq: string; hash: string }>(
+    `SELECT seq::text AS head_seq, hash FROM ${CHAIN_RECORDS_TABLE} WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1`,
+    [chainId],
   );
   const last = result.rows[0];
   return last ? { seq: BigInt(last.head_seq), hash: last.hash } : EMPTY_CHAIN;

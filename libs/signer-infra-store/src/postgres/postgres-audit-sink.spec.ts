@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Pool } from 'pg';
 import { GENESIS_HASH, verifyAuditChain, type AuditRecord, type ChainedAuditRecord } from '@signer/core';
 import { createThrowawayDatabase, TcpProxy, type ThrowawayDatabase } from '@signer/testing';
 import { auditRecord } from '../../test/audit-records';
 import { refusal } from '../../test/refusal';
-import { AUDIT_SCHEMA_VERSION, AUDIT_WRITER_ROLE } from './migrations';
+import { writeCheckpoint } from './audit-checkpoints';
+import { chainRows, EMPTY_CHAIN } from './audit-rows';
+import { migrateAuditSchema } from './migrate';
+import { AUDIT_MIGRATIONS, AUDIT_SCHEMA_VERSION, AUDIT_WRITER_ROLE } from './migrations';
 import { createAuditPool, PostgresAuditSink } from './postgres-audit-sink';
 import { exportPostgresAudit, verifyPostgresAudit } from './postgres-audit-trail';
 
@@ -26,7 +29,9 @@ function pool(url: string): Pool {
 }
 
 async function storedRecords(db: ThrowawayDatabase): Promise<ChainedAuditRecord[]> {
-  const rows = await db.sql<{ record: string }>('SELECT record FROM signer_audit.records ORDER BY seq');
+  const rows = await db.sql<{ record: string }>(
+    'SELECT record FROM signer_audit.chain_records ORDER BY chain_id, seq',
+  );
   return rows.map((row) => JSON.parse(row.record) as ChainedAuditRecord);
 }
 
@@ -51,8 +56,11 @@ describe('PostgresAuditSink', () => {
       await first.close();
       const second = await PostgresAuditSink.open({ connectionString: db.url });
       await second.close();
-      const applied = await db.sql<{ version: number }>('SELECT version FROM signer_audit.schema_migrations');
-      expect(applied).toEqual([{ version: AUDIT_SCHEMA_VERSION }]);
+      const applied = await db.sql<{ version: number }>(
+        'SELECT version FROM signer_audit.schema_migrations ORDER BY version',
+      );
+      expect(applied).toEqual(AUDIT_MIGRATIONS.map(({ version }) => ({ version })));
+      expect(applied.at(-1)).toEqual({ version: AUDIT_SCHEMA_VERSION });
     });
 
     it('starts the chain at the genesis hash', async () => {
@@ -64,12 +72,20 @@ describe('PostgresAuditSink', () => {
       await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({ ok: true, count: 1 });
     });
 
-    it('refuses UPDATE and DELETE even for the owner', async () => {
-      await expect(db.sql("UPDATE signer_audit.records SET outcome = 'signed'")).rejects.toMatchObject({
+    // The legacy table is empty here (a new sink writes its own chain): row triggers need rows.
+    it.each([
+      ['chain_records', 'seq = seq'],
+      ['chains', 'pid = pid'],
+      ['checkpoints', 'seq = seq'],
+      ['chain_ends', 'seq = seq'],
+    ])('refuses UPDATE, DELETE and TRUNCATE of %s even for the owner', async (table, assignment) => {
+      await expect(db.sql(`UPDATE signer_audit.${table} SET ${assignment}`)).rejects.toMatchObject({
         code: '42501',
       });
-      await expect(db.sql('DELETE FROM signer_audit.records')).rejects.toMatchObject({ code: '42501' });
-      await expect(db.sql('TRUNCATE signer_audit.records')).rejects.toMatchObject({ code: '42501' });
+      await expect(db.sql(`DELETE FROM signer_audit.${table}`)).rejects.toMatchObject({ code: '42501' });
+      await expect(db.sql(`TRUNCATE signer_audit.${table} CASCADE`)).rejects.toMatchObject({
+        code: '42501',
+      });
     });
   });
 
@@ -94,6 +110,11 @@ describe('PostgresAuditSink', () => {
       ['DELETE', 'DELETE FROM signer_audit.records'],
       ['TRUNCATE', 'TRUNCATE signer_audit.records'],
       ['DROP', 'DROP TABLE signer_audit.records'],
+      ['UPDATE of a chain', "UPDATE signer_audit.chain_records SET outcome = 'signed'"],
+      ['DELETE of a chain', 'DELETE FROM signer_audit.chain_records'],
+      ['DELETE of a checkpoint', 'DELETE FROM signer_audit.checkpoints'],
+      ['TRUNCATE of the checkpoints', 'TRUNCATE signer_audit.checkpoints'],
+      ['DELETE of a chain end', 'DELETE FROM signer_audit.chain_ends'],
     ])('is refused %s (permission denied)', async (_verb, statement) => {
       await expect(pool(writerUrl).query(statement)).rejects.toMatchObject({
         code: expect.stringMatching(/^42501$/),
@@ -121,14 +142,14 @@ describe('PostgresAuditSink', () => {
       expect(verifyAuditChain(stored)).toMatchObject({ ok: true, count: 200 });
       expect(stored.map((r) => r.auditId)).toEqual(records.map((r) => r.auditId));
       const [{ transactions }] = await db.sql<{ transactions: number }>(
-        'SELECT count(DISTINCT xmin::text)::int AS transactions FROM signer_audit.records',
+        'SELECT count(DISTINCT xmin::text)::int AS transactions FROM signer_audit.chain_records',
       );
       expect(transactions).toBeLessThanOrEqual(10);
     });
   });
 
   describe('when two replicas append to the same trail at once', () => {
-    it('serialises them into one chain holding every record once', async () => {
+    it('keeps one chain per replica, every record once, tied together by checkpoints', async () => {
       const db = await database();
       const [a, b] = [
         await PostgresAuditSink.open({ connectionString: db.url }),
@@ -144,9 +165,25 @@ describe('PostgresAuditSink', () => {
       }
       await Promise.all(appends);
       await Promise.all([a.close(), b.close()]);
-      await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({ ok: true, count: 200 });
+      expect(a.chainId).not.toBe(b.chainId);
+      // The legacy chain (empty here) and one chain per replica.
+      await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({
+        ok: true,
+        count: 200,
+        chains: 3,
+      });
       const ids = (await storedRecords(db)).map((r) => r.auditId).sort();
       expect(ids).toEqual(records.map((r) => r.auditId).sort());
+      // Each chain's last listed head: together the checkpoints pin all 200 records.
+      const checkpoints = await db.sql<{ record: string }>('SELECT record FROM signer_audit.checkpoints');
+      const pinned = new Map<string, number>();
+      for (const { record } of checkpoints) {
+        for (const head of (JSON.parse(record) as { heads: { chainId: string; seq: number }[] }).heads) {
+          pinned.set(head.chainId, Math.max(pinned.get(head.chainId) ?? 0, head.seq));
+        }
+      }
+      expect([...pinned.keys()].sort()).toEqual([a.chainId, b.chainId].sort());
+      expect([...pinned.values()].reduce((sum, seq) => sum + seq, 0)).toBe(200);
     });
   });
 
@@ -166,7 +203,7 @@ describe('PostgresAuditSink', () => {
 
     it('reports the edited record as the first broken link', async () => {
       await tamper(
-        `UPDATE signer_audit.records SET record = replace(record, '"outcome":"signed"', '"outcome":"checked"') WHERE seq = 3`,
+        `UPDATE signer_audit.chain_records SET record = replace(record, '"outcome":"signed"', '"outcome":"checked"') WHERE seq = 3`,
       );
       const check = await verifyPostgresAudit(pool(db.url));
       expect(check).toMatchObject({ ok: false, index: 2 });
@@ -174,7 +211,7 @@ describe('PostgresAuditSink', () => {
     });
 
     it('reports a lookup column that disagrees with its record', async () => {
-      await tamper(`UPDATE signer_audit.records SET tenant = 'tenant-b' WHERE seq = 2`);
+      await tamper(`UPDATE signer_audit.chain_records SET tenant = 'tenant-b' WHERE seq = 2`);
       await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({
         ok: false,
         index: 1,
@@ -183,8 +220,188 @@ describe('PostgresAuditSink', () => {
     });
 
     it('reports a deleted record at the gap', async () => {
-      await tamper('DELETE FROM signer_audit.records WHERE seq = 1');
+      await tamper('DELETE FROM signer_audit.chain_records WHERE seq = 1');
       await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({ ok: false, index: 0 });
+    });
+  });
+
+  describe('when the end of a chain or a checkpoint is tampered with', () => {
+    let db: ThrowawayDatabase;
+    beforeEach(async () => {
+      db = await database();
+      const sink = await PostgresAuditSink.open({ connectionString: db.url });
+      for (const n of [0, 1, 2, 3]) await sink.append(record(n));
+      await sink.close();
+    });
+
+    async function tamper(statement: string): Promise<void> {
+      await db.sql(`BEGIN; SET LOCAL session_replication_role = replica; ${statement}; COMMIT;`);
+    }
+
+    it('reports the removed last record, which its chain alone cannot show', async () => {
+      await tamper('DELETE FROM signer_audit.chain_records WHERE seq = 4');
+      const ended = await verifyPostgresAudit(pool(db.url));
+      expect(!ended.ok && ended.reason).toMatch(/ended at seq 4 .* but its last record is seq 3/);
+      // Removing the chain's end too leaves the checkpoint that pinned seq 4.
+      await tamper('DELETE FROM signer_audit.chain_ends');
+      const check = await verifyPostgresAudit(pool(db.url));
+      expect(check).toMatchObject({ ok: false, index: 3 });
+      expect(!check.ok && check.reason).toMatch(/^checkpoint 1: head of chain \S+ at seq 4 is missing/);
+    });
+
+    it('reports an edited checkpoint', async () => {
+      await tamper(`UPDATE signer_audit.checkpoints SET record = replace(record, '"seq":4', '"seq":3')`);
+      const check = await verifyPostgresAudit(pool(db.url));
+      expect(check).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('checkpoint 1: expected hash'),
+      });
+    });
+
+    it('reports a removed checkpoint at the gap', async () => {
+      const sink = await PostgresAuditSink.open({ connectionString: db.url });
+      await sink.append(record(9));
+      await sink.close();
+      await tamper('DELETE FROM signer_audit.checkpoints WHERE seq = 1');
+      await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('expected seq 1, got 2'),
+      });
+    });
+  });
+
+  describe('when a writer keeps running', () => {
+    it('checkpoints its new records on its own, without being closed', async () => {
+      const db = await database();
+      const sink = await PostgresAuditSink.open({ connectionString: db.url, checkpointIntervalMs: 100 });
+      await sink.append(record(1));
+      let checkpoints: { record: string }[] = [];
+      for (let attempt = 0; attempt < 100 && checkpoints.length === 0; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        checkpoints = await db.sql<{ record: string }>('SELECT record FROM signer_audit.checkpoints');
+      }
+      await sink.close();
+      expect(checkpoints).toHaveLength(1);
+      expect(JSON.parse(checkpoints[0].record)).toMatchObject({
+        seq: 1,
+        writer: sink.chainId,
+        heads: [{ chainId: sink.chainId, seq: 1 }],
+      });
+    });
+  });
+
+  describe('when the checkpoint chain grows past ten links', () => {
+    it('walks it in numeric order', async () => {
+      const db = await database();
+      // The sink's own checkpoints are kept out of the way: the test writes each one.
+      const sink = await PostgresAuditSink.open({ connectionString: db.url, checkpointIntervalMs: 60_000 });
+      for (let n = 0; n < 12; n += 1) {
+        await sink.append(record(n));
+        await expect(
+          writeCheckpoint(pool(db.url), { writer: sink.chainId, minIntervalMs: 0, wait: true }),
+        ).resolves.toBe('written');
+      }
+      await sink.close();
+      await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({ ok: true, checkpoints: 12 });
+    });
+  });
+
+  describe('when a writer closes', () => {
+    let db: ThrowawayDatabase;
+    let first: PostgresAuditSink;
+    let second: PostgresAuditSink;
+    beforeAll(async () => {
+      db = await database();
+      first = await PostgresAuditSink.open({ connectionString: db.url });
+      await first.append(record(1));
+      await first.close();
+      second = await PostgresAuditSink.open({ connectionString: db.url });
+      await second.append(record(2));
+      await second.close();
+    });
+
+    it('ends its chain after a checkpoint pinned its last record, and later checkpoints leave it out', async () => {
+      const ends = await db.sql<{ chain_id: string; seq: string }>(
+        'SELECT chain_id, seq::text AS seq FROM signer_audit.chain_ends ORDER BY ended_at',
+      );
+      expect(ends).toEqual([
+        { chain_id: first.chainId, seq: '1' },
+        { chain_id: second.chainId, seq: '1' },
+      ]);
+      const [last] = await db.sql<{ record: string }>(
+        'SELECT record FROM signer_audit.checkpoints ORDER BY seq DESC LIMIT 1',
+      );
+      expect(JSON.parse(last.record)).toMatchObject({ heads: [{ chainId: second.chainId, seq: 1 }] });
+      await expect(verifyPostgresAudit(pool(db.url))).resolves.toMatchObject({ ok: true, count: 2 });
+    });
+
+    it('reports a record appended to an ended chain', async () => {
+      const [row] = await db.sql<{ hash: string }>(
+        'SELECT hash FROM signer_audit.chain_records WHERE chain_id = $1',
+        [first.chainId],
+      );
+      const { rows } = chainRows({ seq: 1n, hash: row.hash }, [record(3)], () => undefined);
+      const [added] = rows;
+      await db.sql(
+        `INSERT INTO signer_audit.chain_records (chain_id, seq, audit_id, recorded_at, tenant, outcome, prev_hash, hash, record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          first.chainId,
+          added.seq,
+          added.auditId,
+          added.recordedAt,
+          added.tenant,
+          added.outcome,
+          added.prevHash,
+          added.hash,
+          added.record,
+        ],
+      );
+      const check = await verifyPostgresAudit(pool(db.url));
+      expect(!check.ok && check.reason).toContain(`chain ${first.chainId} ended at seq 1`);
+    });
+  });
+
+  describe('when a writer claims a chain another writer holds', () => {
+    it('refuses to open', async () => {
+      const db = await database();
+      const first = await PostgresAuditSink.open({ connectionString: db.url, chainId: 'replica-a' });
+      const error = await refusal(PostgresAuditSink.open({ connectionString: db.url, chainId: 'replica-a' }));
+      await first.close();
+      expect(error).toMatchObject({ code: 'internal_error' });
+      expect(error.message).toContain('audit chain replica-a is already claimed');
+    });
+  });
+
+  describe('when a version 1 trail is migrated', () => {
+    it('keeps its single chain as chain legacy, verified and exported with the new chains', async () => {
+      const db = await database();
+      const owner = pool(db.url);
+      await migrateAuditSchema(owner, AUDIT_MIGRATIONS.slice(0, 1));
+      const old = [record(1, { tenant: 'tenant-a' }), record(2, { tenant: 'tenant-b' })];
+      const { rows } = chainRows(EMPTY_CHAIN, old, () => undefined);
+      for (const row of rows) {
+        await owner.query(
+          `INSERT INTO signer_audit.records (seq, audit_id, recorded_at, tenant, outcome, prev_hash, hash, record)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [row.seq, row.auditId, row.recordedAt, row.tenant, row.outcome, row.prevHash, row.hash, row.record],
+        );
+      }
+      await expect(migrateAuditSchema(owner)).resolves.toMatchObject({ from: 1, to: AUDIT_SCHEMA_VERSION });
+      const sink = await PostgresAuditSink.open({ connectionString: db.url });
+      const added = record(3, { tenant: 'tenant-a' });
+      await sink.append(added);
+      await sink.close();
+      await expect(verifyPostgresAudit(owner)).resolves.toMatchObject({ ok: true, count: 3, chains: 2 });
+      const [checkpoint] = await db.sql<{ record: string }>('SELECT record FROM signer_audit.checkpoints');
+      expect(JSON.parse(checkpoint.record)).toMatchObject({
+        heads: expect.arrayContaining([{ chainId: 'legacy', seq: 2, hash: rows[1].hash }]),
+      });
+      const exported: string[] = [];
+      for await (const r of exportPostgresAudit(owner, { tenant: 'tenant-a', since: new Date(0) })) {
+        exported.push(r.auditId);
+      }
+      expect(exported).toEqual([old[0].auditId, added.auditId]);
     });
   });
 

@@ -4,22 +4,29 @@ import { SignerError, type AuditRecord, type AuditSink } from '@signer/core';
 import { DEFAULT_AUDIT_BATCH_DELAY_MS, GroupCommit, requireBatchDelayMs } from '../audit/group-commit';
 import { requirePositiveInteger } from '../options';
 import { ensureAuditSchema } from './migrate';
-import { AUDIT_TABLE } from './migrations';
-import { AUDIT_LOCK_CLASS, postgresAuditError } from './pg-errors';
-import { chainRows, readChainHead, type AuditRow } from './audit-rows';
+import { endChain, writeCheckpoint } from './audit-checkpoints';
+import { CHAIN_RECORDS_TABLE } from './migrations';
+import { postgresAuditError } from './pg-errors';
+import {
+  claimChain,
+  DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS,
+  MAX_AUDIT_CHECKPOINT_INTERVAL_MS,
+  newChainId,
+  requireCheckpointIntervalMs,
+} from './writer-chain';
+import { chainRows, EMPTY_CHAIN, readWriterChainHead, type AuditRow, type ChainHead } from './audit-rows';
 
 export const DEFAULT_POSTGRES_POOL_SIZE = 4;
 export const DEFAULT_POSTGRES_CONNECT_TIMEOUT_MS = 2000;
 /** A commit that takes longer than this is treated as failed: the request answers 503, never hangs. */
 export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5000;
-/** 8 columns × 1024 rows stays far below PostgreSQL's bind-parameter limit (arrays are one each). */
+/** 8 array columns × 1024 rows stays far below PostgreSQL's bind-parameter limit (arrays are one each). */
 export const DEFAULT_POSTGRES_MAX_BATCH_RECORDS = 1024;
-/** Second key of the chain's advisory lock (first key: AUDIT_LOCK_CLASS). */
-const CHAIN_LOCK = 1;
+export { DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS, MAX_AUDIT_CHECKPOINT_INTERVAL_MS };
 
 const INSERT_ROWS = `
-INSERT INTO ${AUDIT_TABLE} (seq, audit_id, recorded_at, tenant, outcome, prev_hash, hash, record)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`;
+INSERT INTO ${CHAIN_RECORDS_TABLE} (chain_id, seq, audit_id, recorded_at, tenant, outcome, prev_hash, hash, record)
+SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
 
 export interface PostgresAuditSinkOptions {
   /** `postgres://user@host:port/database`; the user needs only the signer_audit_writer role. */
@@ -30,6 +37,10 @@ export interface PostgresAuditSinkOptions {
   maxBatchRecords?: number;
   /** Under concurrent load, how long a batch may wait for more records (see GroupCommit). */
   batchDelayMs?: number;
+  /** How often, when it appended since, this writer checkpoints every chain's head. */
+  checkpointIntervalMs?: number;
+  /** The chain this sink claims; default: host, pid and a random suffix, new at every start. */
+  chainId?: string;
 }
 
 interface Pending {
@@ -42,16 +53,23 @@ interface Pending {
 const tracer = trace.getTracer('@signer/infra-store');
 
 /**
- * {@link AuditSink} on PostgreSQL: one global hash chain in `signer_audit.records`, shared by every
- * replica. Group commit: appends that arrive while a transaction is in flight are chained and
- * inserted together in the next one, so durability costs one commit per batch. Each transaction
- * takes a transaction-scoped advisory lock and reads the chain head under it, which serialises
- * replicas without the writer role ever needing UPDATE. Any failure rejects the whole batch with
- * `upstream_unavailable` (upstream `audit`): no 200 leaves without its committed row.
+ * {@link AuditSink} on PostgreSQL: each sink (a replica's process) claims a hash chain of its own in
+ * `signer_audit.chain_records` and appends to it without any lock, so replicas never wait for each
+ * other; about once a second one of them appends every chain's head to the global, hash-chained
+ * `signer_audit.checkpoints`, which ties the chains into one trail (docs/decisions.md). A single
+ * global chain under one advisory lock, measured, carried about three replicas (docs/performance.md).
+ * Group commit: appends that arrive while an INSERT is in flight are chained and inserted together
+ * in the next one, so durability costs one commit per batch. Any failure rejects the whole batch
+ * with `upstream_unavailable` (upstream `audit`): no 200 leaves without its committed row.
  */
 export class PostgresAuditSink implements AuditSink {
   private readonly batches: GroupCommit<Pending>;
   private closing: Promise<void> | undefined;
+  /** The chain's last committed row; unknown after a failed INSERT, whose outcome is in doubt. */
+  private head: ChainHead | undefined = EMPTY_CHAIN;
+  private appendedSinceCheckpoint = false;
+  private checkpointing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
 
   /** Connects, brings the schema to this build's version (or refuses), and returns the sink. */
   static async open(options: PostgresAuditSinkOptions): Promise<PostgresAuditSink> {
@@ -60,26 +78,36 @@ export class PostgresAuditSink implements AuditSink {
       options.maxBatchRecords ?? DEFAULT_POSTGRES_MAX_BATCH_RECORDS,
     );
     const batchDelayMs = requireBatchDelayMs(options.batchDelayMs ?? DEFAULT_AUDIT_BATCH_DELAY_MS);
+    const checkpointIntervalMs = requireCheckpointIntervalMs(
+      options.checkpointIntervalMs ?? DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS,
+    );
+    const chainId = options.chainId ?? newChainId();
     const pool = createAuditPool(options);
     try {
       await ensureAuditSchema(pool);
+      await claimChain(pool, chainId);
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresAuditSink(pool, maxBatchRecords, batchDelayMs);
+    return new PostgresAuditSink(pool, chainId, maxBatchRecords, batchDelayMs, checkpointIntervalMs);
   }
 
   private constructor(
     private readonly pool: Pool,
+    /** The chain this sink alone appends to. */
+    readonly chainId: string,
     maxBatchRecords: number,
     batchDelayMs: number,
+    private readonly checkpointIntervalMs: number,
   ) {
     this.batches = new GroupCommit<Pending>({
       maxBatch: maxBatchRecords,
       maxDelayMs: batchDelayMs,
       commit: (batch) => this.commit(batch),
     });
+    this.timer = setInterval(() => void this.checkpoint(false), checkpointIntervalMs);
+    this.timer.unref();
   }
 
   append(record: AuditRecord): Promise<void> {
@@ -99,13 +127,56 @@ export class PostgresAuditSink implements AuditSink {
     }
   }
 
-  /** Waits for accepted appends to settle, then closes the pool. Idempotent. */
+  /**
+   * Waits for accepted appends to settle, checkpoints them and ends the chain, then closes the
+   * pool. Idempotent.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.timer);
       await this.batches.settled();
+      await this.checkpointing;
+      await this.end().catch(() => undefined);
       await this.pool.end().catch(() => undefined);
     })();
     return this.closing;
+  }
+
+  /**
+   * The last records are pinned by a checkpoint too, not only by their chain; once one lists the
+   * chain's head, the chain is marked ended and later checkpoints leave it out. A chain whose end
+   * is unknown (a failed INSERT) or not checkpointed stays open: the next checkpoints list it.
+   */
+  private async end(): Promise<void> {
+    const head = this.head;
+    if (head === undefined || head.seq === 0n) return;
+    const outcome = await writeCheckpoint(this.pool, { writer: this.chainId, minIntervalMs: 0, wait: true });
+    if (outcome === 'written' || outcome === 'unchanged') await endChain(this.pool, this.chainId, head);
+  }
+
+  /**
+   * Checkpoints every chain's head when this sink appended since its last attempt. Off the request
+   * path: a failure only postpones the checkpoint (the records are committed in their chain).
+   */
+  private checkpoint(wait: boolean): Promise<void> {
+    if (this.checkpointing !== undefined || !this.appendedSinceCheckpoint) return Promise.resolve();
+    this.appendedSinceCheckpoint = false;
+    this.checkpointing = writeCheckpoint(this.pool, {
+      writer: this.chainId,
+      minIntervalMs: wait ? 0 : this.checkpointIntervalMs,
+      wait,
+    })
+      .then((outcome) => {
+        // Another writer's checkpoint may have read our head before our last append: try again.
+        if (outcome === 'busy' || outcome === 'fresh') this.appendedSinceCheckpoint = true;
+      })
+      .catch(() => {
+        this.appendedSinceCheckpoint = true;
+      })
+      .finally(() => {
+        this.checkpointing = undefined;
+      });
+    return this.checkpointing;
   }
 
   private async commit(batch: Pending[]): Promise<void> {
@@ -137,9 +208,10 @@ export class PostgresAuditSink implements AuditSink {
     }
     let failed: Error | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [AUDIT_LOCK_CLASS, CHAIN_LOCK]);
-      const head = await readChainHead(client);
+      // Only this sink appends to its chain, so its head is known, except after an INSERT whose
+      // outcome is in doubt (a timeout may still commit): then the stored head decides.
+      const head = this.head ?? (await readWriterChainHead(client, this.chainId));
+      this.head = undefined;
       const { rows, accepted } = chainRows(
         head,
         batch.map((pending) => pending.record),
@@ -148,12 +220,14 @@ export class PostgresAuditSink implements AuditSink {
           batch[index].reject(new SignerError('internal_error', 'audit record cannot be stored', { cause }));
         },
       );
-      if (rows.length > 0) await client.query(INSERT_ROWS, columns(rows));
-      await client.query('COMMIT');
+      // One statement, so one implicit transaction: no BEGIN/COMMIT round trips, no lock.
+      if (rows.length > 0) await client.query(INSERT_ROWS, [this.chainId, ...columns(rows)]);
+      const last = rows[rows.length - 1];
+      this.head = last ? { seq: BigInt(last.seq), hash: last.hash } : head;
+      if (rows.length > 0) this.appendedSinceCheckpoint = true;
       for (const index of accepted) batch[index].resolve();
     } catch (error) {
       failed = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
       throw postgresAuditError('audit commit failed', error);
     } finally {
       // A client whose transaction failed may be in an unknown state: destroy it, do not reuse it.

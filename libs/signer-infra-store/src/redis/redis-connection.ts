@@ -1,38 +1,66 @@
 import { SignerError } from '@signer/core';
-import Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { createRedisClient, type RedisClient, type RedisTopology } from './redis-topology';
 
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1000;
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2000;
+/** How long a durable write waits for its replica acknowledgements before it fails closed. */
+export const DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS = 200;
 
 export interface RedisConnectionOptions {
-  url: string;
+  /** One standalone Redis (`redis://…`, `rediss://…`): shorthand for `{ mode: 'standalone', url }`. */
+  url?: string;
+  /** Standalone, Cluster or Sentinel; exactly one of `url` and `topology`. */
+  topology?: RedisTopology;
   /** Key prefix shared by every store of one installation (`signer:` by default). */
   keyPrefix?: string;
   commandTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Replicas that must acknowledge a durable write (quota acquire, DPoP replay entry) before the
+   * Signer acts on it (`WAIT n`). 0 (the default) trusts the master alone, as Redis replication
+   * does: a failover may then lose the last writes. See docs/decisions.md (Redis topologies).
+   */
+  minReplicaAcks?: number;
+  replicaAckTimeoutMs?: number;
 }
 
 /**
- * One ioredis client for all shared state. Fail closed: commands do not queue while Redis is down
- * (`enableOfflineQueue: false`), time out, and surface as `upstream_unavailable` (upstream redis).
+ * Where a durable write is issued: the client itself (its call returns the reply), or a pipeline
+ * (the same methods; the reply comes from `exec`). Callers call it as a {@link RedisClient}.
+ */
+export type DurableTarget = RedisClient | ChainableCommander;
+
+/**
+ * One ioredis client (standalone, Cluster or Sentinel) for all shared state. Fail closed: commands
+ * do not queue while Redis is down (`enableOfflineQueue: false`), time out, and surface as
+ * `upstream_unavailable` (upstream redis). Every multi-key script keeps its keys in one hash slot.
  */
 export class RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly prefix: string;
+  readonly minReplicaAcks: number;
+  private readonly replicaAckTimeoutMs: number;
+  private readonly deadlineMs: number;
 
   constructor(options: RedisConnectionOptions) {
+    if ((options.url === undefined) === (options.topology === undefined)) {
+      throw new RangeError('RedisConnection: expected exactly one of url and topology');
+    }
     this.prefix = options.keyPrefix ?? 'signer:';
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      // No auto-pipelining: when a connection fails under it, ioredis 5 can throw from a callback
-      // ("results[i] is not iterable", redis/ioredis#1931) and crash the process; the soak's Redis
-      // restart caught exactly that. A fail-closed 503 is the answer to a Redis fault, not a crash.
-      enableAutoPipelining: false,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
-      connectTimeout: options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    this.minReplicaAcks = options.minReplicaAcks ?? 0;
+    if (!Number.isSafeInteger(this.minReplicaAcks) || this.minReplicaAcks < 0) {
+      throw new RangeError(`minReplicaAcks: expected an integer ≥ 0, got ${String(this.minReplicaAcks)}`);
+    }
+    this.replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS;
+    const topology = options.topology ?? { mode: 'standalone', url: options.url as string };
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+    // commandTimeout starts when a command is written to a node; a Cluster command waiting out a
+    // failover (retried every 100 ms, not yet written anywhere) has none. This bounds the whole call.
+    this.deadlineMs = 2 * commandTimeoutMs + this.replicaAckTimeoutMs;
+    this.client = createRedisClient(topology, {
+      commandTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
     });
     // Connection errors are reported per command (as 503); the event must not crash the process.
     this.client.on('error', () => undefined);
@@ -48,16 +76,47 @@ export class RedisConnection {
   }
 
   /** Runs a command, mapping every failure to a fail-closed `upstream_unavailable`. */
-  async run<T>(what: string, command: (client: Redis) => Promise<T>): Promise<T> {
+  async run<T>(what: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs);
+    });
     try {
-      return await command(this.client);
+      return await Promise.race([command(this.client), deadline]);
     } catch (error) {
-      throw new SignerError('upstream_unavailable', `redis ${what} failed`, {
-        cause: error,
-        upstream: 'redis',
-        retryAfterSeconds: 1,
-      });
+      throw unavailable(what, error);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /**
+   * Runs one write that a failover must not lose, then `WAIT minReplicaAcks` on the same node (one
+   * pipeline: on a Cluster both go to the master of the write's slot). Fewer acknowledgements than
+   * required is `upstream_unavailable`: the caller must not act on a write a promoted replica may
+   * lack (an admission the new master would not count, a replay entry it would not know). `undo`
+   * then takes the write back on the master (best effort), so a refusal costs the caller nothing.
+   */
+  async runDurable<T>(
+    what: string,
+    write: (target: DurableTarget) => unknown,
+    undo?: (result: T) => Promise<unknown>,
+  ): Promise<T> {
+    const wanted = this.minReplicaAcks;
+    // Without acks the write goes straight to the client, exactly as before (no pipeline).
+    if (wanted === 0) return this.run(what, async (client) => (await write(client)) as T);
+    const [result, acks] = await this.run(what, async (client) => {
+      const pipeline = client.pipeline();
+      write(pipeline);
+      pipeline.wait(wanted, this.replicaAckTimeoutMs);
+      const replies = (await pipeline.exec()) ?? [];
+      return [resultOf<T>(replies.slice(0, 1)), resultOf<number>(replies.slice(1))] as const;
+    });
+    if (acks < wanted) {
+      await undo?.(result).catch(() => undefined);
+      throw unavailable(what, new Error(`expected ${wanted} replica acknowledgements, got ${acks}`));
+    }
+    return result;
   }
 
   async ping(): Promise<void> {
@@ -67,4 +126,19 @@ export class RedisConnection {
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+function resultOf<T>(replies: Array<[Error | null, unknown]> | null): T {
+  const [reply] = replies ?? [];
+  if (!reply) throw new Error('the pipeline returned no reply');
+  if (reply[0]) throw reply[0];
+  return reply[1] as T;
+}
+
+function unavailable(what: string, cause: unknown): SignerError {
+  return new SignerError('upstream_unavailable', `redis ${what} failed`, {
+    cause,
+    upstream: 'redis',
+    retryAfterSeconds: 1,
+  });
 }

@@ -6,18 +6,20 @@ import { LUA_NOW_MS } from './lua-now';
  * time (`TIME`) unless a caller passes one (tests with a manual clock). The logic mirrors
  * `MemoryIdempotencyStore` step for step; one conformance suite holds both to the same answers.
  *
- * Keys (`P` = `<prefix>idem:`): the record `P<key>` (JSON; its own PX is only garbage collection,
- * the script judges liveness by the scores below) and the accounting under `P` + `budget:`:
- * `pending` (ZSET key → lease expiry ms), `done` (ZSET key → completion ms), `meta` (HASH
- * key → "<bytes> <tenant tag>"), `tenants` (HASH tenant tag → bytes), `total` (bytes), and
- * `t:<tenant tag>` (ZSET of the tenant's completed keys → completion ms). Every accounting key
- * expires a little after the last record it could describe.
+ * Every key arrives in KEYS and all share one hash tag (`{idem}`), so on Redis Cluster each script
+ * runs on one master and the overall byte budget stays one atomic account (see
+ * `idempotencyKeys`). KEYS: [1] `records` (HASH record key → JSON; the script judges liveness by
+ * the scores below), [2] `pending` (ZSET key → lease expiry ms), [3] `done` (ZSET key →
+ * completion ms), [4] `meta` (HASH key → "<bytes> <tenant tag>"), [5] `tenants` (HASH tenant tag →
+ * bytes), [6] `total` (bytes), [7] `byTenant` (ZSET, all scores 0, members "<tenant tag>
+ * <completion ms, 15 digits> <key>": each tenant's completed keys, oldest first by lex range).
+ * Every key expires a little after the last record it could describe.
  *
- * ARGV common to all scripts: [1] now ms or '', [2] key prefix P, [3] record key, [4] tenant tag,
- * [5] ttl ms, [6] lease ms, [7] min retention ms, [8] max bytes per tenant, [9] max bytes.
+ * ARGV common to all scripts: [1] now ms or '', [2] unused (was the key prefix), [3] record key,
+ * [4] tenant tag, [5] ttl ms, [6] lease ms, [7] min retention ms, [8] max bytes per tenant,
+ * [9] max bytes.
  */
 const PREAMBLE = `${LUA_NOW_MS}
-local P = ARGV[2]
 local key = ARGV[3]
 local tenant = ARGV[4]
 local ttl = tonumber(ARGV[5])
@@ -25,10 +27,22 @@ local lease = tonumber(ARGV[6])
 local minRetention = tonumber(ARGV[7])
 local maxTenant = tonumber(ARGV[8])
 local maxTotal = tonumber(ARGV[9])
-local B = P .. 'budget:'
-local PENDING, DONE, META, TENANTS, TOTAL = B .. 'pending', B .. 'done', B .. 'meta', B .. 'tenants', B .. 'total'
+local RECORDS, PENDING, DONE, META, TENANTS, TOTAL, BY_TENANT =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local SWEEP = 100
 local MAX_EVICTIONS = 1000
+
+local function tenantMember(owner, doneAt, k)
+  return owner .. ' ' .. string.format('%015d', tonumber(doneAt)) .. ' ' .. k
+end
+
+-- The oldest completed key of a tenant: {key, completion ms}, or nil.
+local function oldestOf(owner)
+  local first = redis.call('ZRANGEBYLEX', BY_TENANT, '[' .. owner .. ' ', '(' .. owner .. '!', 'LIMIT', 0, 1)[1]
+  if not first then return nil end
+  local sp = string.find(first, ' ', #owner + 2, true)
+  return {string.sub(first, sp + 1), tonumber(string.sub(first, #owner + 2, sp - 1))}
+end
 
 local function uncharge(k)
   local m = redis.call('HGET', META, k)
@@ -36,16 +50,17 @@ local function uncharge(k)
   local sp = string.find(m, ' ', 1, true)
   local bytes = tonumber(string.sub(m, 1, sp - 1))
   local owner = string.sub(m, sp + 1)
+  local doneAt = redis.call('ZSCORE', DONE, k)
+  if doneAt then redis.call('ZREM', BY_TENANT, tenantMember(owner, doneAt, k)) end
   redis.call('HDEL', META, k)
   redis.call('ZREM', PENDING, k)
   redis.call('ZREM', DONE, k)
-  redis.call('ZREM', B .. 't:' .. owner, k)
   if redis.call('HINCRBY', TENANTS, owner, -bytes) <= 0 then redis.call('HDEL', TENANTS, owner) end
   if redis.call('DECRBY', TOTAL, bytes) <= 0 then redis.call('DEL', TOTAL) end
 end
 
 local function drop(k)
-  redis.call('DEL', P .. k)
+  redis.call('HDEL', RECORDS, k)
   uncharge(k)
 end
 
@@ -56,14 +71,14 @@ local function charge(k, bytes, done)
   redis.call('INCRBY', TOTAL, bytes)
   if done then
     redis.call('ZADD', DONE, now, k)
-    redis.call('ZADD', B .. 't:' .. tenant, now, k)
-    redis.call('PEXPIRE', B .. 't:' .. tenant, keep)
+    redis.call('ZADD', BY_TENANT, 0, tenantMember(tenant, now, k))
+    redis.call('PEXPIRE', BY_TENANT, keep)
     redis.call('PEXPIRE', DONE, keep)
   else
     redis.call('ZADD', PENDING, now + lease, k)
     redis.call('PEXPIRE', PENDING, keep)
   end
-  for _, name in ipairs({META, TENANTS, TOTAL}) do redis.call('PEXPIRE', name, keep) end
+  for _, name in ipairs({RECORDS, META, TENANTS, TOTAL}) do redis.call('PEXPIRE', name, keep) end
 end
 
 local function sweep()
@@ -73,7 +88,7 @@ end
 
 -- The record of this key if it is live by the script's clock (a lapsed one is dropped).
 local function live()
-  local rec = redis.call('GET', P .. key)
+  local rec = redis.call('HGET', RECORDS, key)
   local leaseEnd = redis.call('ZSCORE', PENDING, key)
   local doneAt = redis.call('ZSCORE', DONE, key)
   if rec and ((leaseEnd and tonumber(leaseEnd) <= now) or (doneAt and tonumber(doneAt) + ttl <= now)) then
@@ -93,10 +108,7 @@ end
 -- Evicts completed records past their minimum retention, oldest first, until bytes more fit both
 -- budgets. Returns nil, or {budget, limit, retryAfterSeconds} when they cannot.
 local function makeRoom(bytes)
-  local budgets = {
-    {'tenant', TENANTS, maxTenant, B .. 't:' .. tenant},
-    {'overall', nil, maxTotal, DONE},
-  }
+  local budgets = {{'tenant', TENANTS, maxTenant}, {'overall', nil, maxTotal}}
   local evictions = 0
   for _, b in ipairs(budgets) do
     while true do
@@ -104,9 +116,14 @@ local function makeRoom(bytes)
       if b[2] then used = tonumber(redis.call('HGET', b[2], tenant) or '0')
       else used = tonumber(redis.call('GET', TOTAL) or '0') end
       if used + bytes <= b[3] then break end
-      local oldest = redis.call('ZRANGE', b[4], 0, 0, 'WITHSCORES')
-      if #oldest == 0 or evictions >= MAX_EVICTIONS then return {b[1], b[3], 1} end
-      local completedAt = tonumber(oldest[2])
+      local oldest
+      if b[2] then oldest = oldestOf(tenant)
+      else
+        local first = redis.call('ZRANGE', DONE, 0, 0, 'WITHSCORES')
+        if #first > 0 then oldest = {first[1], tonumber(first[2])} end
+      end
+      if not oldest or evictions >= MAX_EVICTIONS then return {b[1], b[3], 1} end
+      local completedAt = oldest[2]
       if completedAt + minRetention > now then
         return {b[1], b[3], math.max(1, math.ceil((completedAt + minRetention - now) / 1000))}
       end
@@ -129,7 +146,7 @@ if rec then return {'exists', rec} end
 local bytes = tonumber(ARGV[11])
 local full = makeRoom(bytes)
 if full then return {'full', full[1], full[2], full[3]} end
-redis.call('SET', P .. key, ARGV[10], 'PX', lease)
+redis.call('HSET', RECORDS, key, ARGV[10])
 charge(key, bytes, false)
 return {'claimed'}
 `;
@@ -146,14 +163,14 @@ drop(key)
 local bytes = tonumber(ARGV[12])
 -- This request already ran: its answer is kept even past the budget (new claims then wait).
 makeRoom(bytes)
-redis.call('SET', P .. key, ARGV[11], 'PX', ttl)
+redis.call('HSET', RECORDS, key, ARGV[11])
 charge(key, bytes, true)
 return 1
 `;
 
 /** ARGV[10] the claim id. Returns 1 when released, 0 when the key is not that claim. */
 export const RELEASE_SCRIPT = `${PREAMBLE}
-if not heldBy(redis.call('GET', P .. key), ARGV[10]) then return 0 end
+if not heldBy(redis.call('HGET', RECORDS, key), ARGV[10]) then return 0 end
 drop(key)
 return 1
 `;

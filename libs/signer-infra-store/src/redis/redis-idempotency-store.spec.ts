@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { describeGuardOverStore } from '../../test/idempotency-guard-scenarios';
 import { describeIdempotencyStoreConformance } from '../../test/idempotency-store-conformance';
 import { RedisConnection } from './redis-connection';
-import { RedisIdempotencyStore } from './redis-idempotency-store';
+import { idempotencyKeys, RedisIdempotencyStore } from './redis-idempotency-store';
 
 const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -53,7 +53,8 @@ describe('RedisIdempotencyStore (real Redis)', () => {
       const scope = { tenant: 'tenant-a', key: 'k' };
       expect((await store.claim(scope, 'fp')).state).toBe('claimed');
       const charged = await store.usage('tenant-a');
-      await connection.client.del(connection.key('idem', 'k'));
+      const [records] = idempotencyKeys(connection) as [string];
+      await connection.client.hdel(records, 'k');
       expect((await store.claim(scope, 'fp')).state).toBe('claimed');
       expect(await store.usage('tenant-a')).toBe(charged);
       expect(await store.usage()).toBe(charged);

@@ -7,7 +7,6 @@ import type {
   IdempotencyStore,
   StoredOutcome,
 } from '@signer/core';
-import type Redis from 'ioredis';
 import {
   doneJson,
   idempotencyLimits,
@@ -19,6 +18,7 @@ import {
 } from '../memory/idempotency-records';
 import type { RedisConnection } from './redis-connection';
 import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from './redis-idempotency-scripts';
+import type { RedisClient } from './redis-topology';
 
 export interface RedisIdempotencyStoreOptions extends IdempotencyLimitsOptions {
   connection: RedisConnection;
@@ -38,12 +38,24 @@ interface IdempotencyCommands {
   signerIdemRelease: Script;
 }
 
-function commands(client: Redis): IdempotencyCommands {
-  // defineCommand sends EVALSHA and falls back to EVAL once per connection (NOSCRIPT).
+const KEY_NAMES = ['records', 'pending', 'done', 'meta', 'tenants', 'total', 'by-tenant'] as const;
+
+/**
+ * The seven keys of the idempotency scripts, in KEYS order. One hash tag for all: the overall byte
+ * budget and its oldest-first eviction span every tenant, so they are one account on one Cluster
+ * slot (a per-tenant tag would make the overall budget a sum no script could check atomically).
+ */
+export function idempotencyKeys(connection: RedisConnection): string[] {
+  return KEY_NAMES.map((name) => connection.key('idem', '{idem}', name));
+}
+
+function commands(client: RedisClient): IdempotencyCommands {
+  // defineCommand sends EVAL on a socket's first use and EVALSHA after (each Cluster node, too).
   if (!('signerIdemClaim' in client)) {
-    client.defineCommand('signerIdemClaim', { numberOfKeys: 0, lua: CLAIM_SCRIPT });
-    client.defineCommand('signerIdemComplete', { numberOfKeys: 0, lua: COMPLETE_SCRIPT });
-    client.defineCommand('signerIdemRelease', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
+    const numberOfKeys = KEY_NAMES.length;
+    client.defineCommand('signerIdemClaim', { numberOfKeys, lua: CLAIM_SCRIPT });
+    client.defineCommand('signerIdemComplete', { numberOfKeys, lua: COMPLETE_SCRIPT });
+    client.defineCommand('signerIdemRelease', { numberOfKeys, lua: RELEASE_SCRIPT });
   }
   return client as unknown as IdempotencyCommands;
 }
@@ -51,8 +63,8 @@ function commands(client: Redis): IdempotencyCommands {
 /**
  * Idempotency records in Redis, shared by every replica: claim, completion and release are each
  * one atomic script that also keeps the per-tenant and overall byte accounting, so the budgets
- * hold across replicas. The scripts build their keys from one prefix, so they need every key on
- * one Redis node (a single Redis, as {@link RedisConnection} connects to; not Redis Cluster).
+ * hold across replicas. Every key is passed in KEYS under one hash tag, so this runs unchanged on
+ * a standalone Redis, behind Sentinel and on Redis Cluster (all idempotency state on one slot).
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly limits: IdempotencyLimits;
@@ -64,10 +76,16 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /** Bytes charged, overall or for one tenant (operators, tests). */
   async usage(tenant?: string): Promise<number> {
     const { connection } = this.options;
+    const [, , , , tenants, total] = idempotencyKeys(connection) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const raw = await connection.run('idempotency usage', (client) =>
-      tenant === undefined
-        ? client.get(connection.key('idem', 'budget:total'))
-        : client.hget(connection.key('idem', 'budget:tenants'), encodeURIComponent(tenant)),
+      tenant === undefined ? client.get(total) : client.hget(tenants, encodeURIComponent(tenant)),
     );
     return Number(raw ?? 0);
   }
@@ -114,8 +132,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const { limits } = this;
     return connection.run(what, (client) =>
       commands(client)[script](
+        ...idempotencyKeys(connection),
         timeSource ? timeSource.now().getTime() : '',
-        connection.key('idem', ''),
+        '',
         scope.key,
         encodeURIComponent(scope.tenant),
         limits.ttlMs,

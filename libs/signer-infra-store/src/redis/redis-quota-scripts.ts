@@ -88,11 +88,12 @@ return {1, math.max(0, math.floor(tokens + EPSILON)), day}
 
 /**
  * ARGV: [1] lease id, [2] outcome ('signed' | 'failed'), [3] UTC day of the acquire.
- * Frees the lease's slot; `failed` gives the daily unit back unless the UTC day has turned.
+ * Frees the lease's slot; `failed` gives the daily unit back unless the UTC day has turned. Only a
+ * lease still held is refunded, so a release retried after a lost reply (a failover) refunds once.
  */
 export const RELEASE_SCRIPT = `
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] == 'failed' then
+local removed = redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] == 'failed' and removed == 1 then
   local state = redis.call('HMGET', KEYS[1], 'day', 'used')
   if tonumber(state[1]) == tonumber(ARGV[3]) and (tonumber(state[2]) or 0) > 0 then
     redis.call('HINCRBY', KEYS[1], 'used', -1)

@@ -42,8 +42,14 @@ export interface DistSigner {
   /** The scanner image digest whose release signature the config trusts. */
   scannerDigest: string;
   predicateTypes: readonly string[];
-  /** An OpTok from the operator's Authority (published at a loopback jwksUri), sender-constrained. */
-  mintToken(binding: { jkt: string } | { x5tS256: string }): Promise<string>;
+  /**
+   * An OpTok from the operator's Authority (published at a loopback jwksUri), sender-constrained;
+   * `claims` names another subject or scope (ceremony principals).
+   */
+  mintToken(
+    binding: { jkt: string } | { x5tS256: string },
+    claims?: { subject?: string; scope?: string },
+  ): Promise<string>;
   /** SIGTERM (as `docker stop`), waits for the exit, closes the fakes, removes the material. */
   stop(): Promise<void>;
 }
@@ -148,8 +154,8 @@ export async function startDistSigner(options: DistSignerOptions = {}): Promise<
     poeFile,
     scannerDigest,
     predicateTypes: DEV_PREDICATES,
-    mintToken: (binding) =>
-      authorityKeys.mint({ tenant: DIST_TENANT, installation: DIST_INSTALLATION, ...binding }),
+    mintToken: (binding, claims = {}) =>
+      authorityKeys.mint({ tenant: DIST_TENANT, installation: DIST_INSTALLATION, ...claims, ...binding }),
     stop: async () => {
       await service.stop();
       await closeFakes();

@@ -1,0 +1,30 @@
+import type { Ceremony, CeremonyStatus, CeremonyStore } from '@signer/core';
+import { CeremonyTable } from './ceremony-table';
+
+/**
+ * {@link CeremonyStore} in process memory: one replica, lost on restart. For the embedded profile
+ * and tests; replicas share ceremonies only through PostgreSQL.
+ */
+export class MemoryCeremonyStore implements CeremonyStore {
+  private readonly table: CeremonyTable;
+
+  constructor(options: { maxEntries?: number } = {}) {
+    this.table = new CeremonyTable(options.maxEntries);
+  }
+
+  async get(id: string): Promise<Ceremony | undefined> {
+    return this.table.get(id);
+  }
+
+  async list(options: { status?: CeremonyStatus; limit: number }): Promise<Ceremony[]> {
+    return this.table.list(options);
+  }
+
+  async compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {
+    return this.table.compareAndSet(expectedRevision, next);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
