@@ -40,7 +40,8 @@ describe('DPoP across two replicas sharing Redis', () => {
   beforeAll(async () => {
     service = await privateSignerBundle('authority-replicas');
     dir = mkdtempSync(join(tmpdir(), 'signer-replicas-'));
-    profile = await generateEmbeddedProfile(dir);
+    // Two processes on one profile: the state is per process (a file store has one writer).
+    profile = await generateEmbeddedProfile(dir, { stateStore: 'memory' });
     const raw = parse(readFileSync(profile.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
     raw['server'] = { ...raw['server'], publicBaseUrl: PUBLIC_URL };
     raw['quotas'] = { ...raw['quotas'], store: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix };

@@ -133,7 +133,7 @@ describe('key lifecycle shared by three signer processes (state.store postgres)'
     db = await createThrowawayDatabase('signer_lifecycle');
     const [bundle, generated] = await Promise.all([
       privateSignerBundle('key-lifecycle-replicas'),
-      generateEmbeddedProfile(join(dir, 'profile'), { nonce: 'optional' }),
+      generateEmbeddedProfile(join(dir, 'profile'), { nonce: 'optional', stateStore: 'memory' }),
     ]);
     [service, profile] = [bundle, generated];
     const parties = await profileParties(profile);

@@ -85,7 +85,7 @@ describe('quotas.redis: mode cluster, shared by two signer processes (real Redis
     const [started, bundle, generated] = await Promise.all([
       RedisClusterProcesses.start({ replicas: true }),
       privateSignerBundle('quotas-cluster'),
-      generateEmbeddedProfile(profileDir, { nonce: 'optional' }),
+      generateEmbeddedProfile(profileDir, { nonce: 'optional', stateStore: 'memory' }),
     ]);
     [cluster, service, profile] = [started, bundle, generated];
     ({ authority, licensing } = await profileParties(profile));

@@ -111,7 +111,7 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
   beforeAll(async () => {
     const [bundle, generated] = await Promise.all([
       privateSignerBundle('quotas-replicas'),
-      generateEmbeddedProfile(profileDir, { nonce: 'optional' }),
+      generateEmbeddedProfile(profileDir, { nonce: 'optional', stateStore: 'memory' }),
     ]);
     [service, profile] = [bundle, generated];
     ({ authority, licensing } = await profileParties(profile));

@@ -1,7 +1,6 @@
 export * from './errors';
 export * from './key-ref';
 export * from './file/file-key-signer';
-export * from './registry/static-key-signer-registry';
 export * from './kms/signing-algorithm';
 export * from './kms/call-pacer';
 export * from './kms/endpoint';

@@ -26,4 +26,3 @@ export * from './state/postgres-managed-state-store';
 export * from './ceremonies/memory-ceremony-store';
 export * from './ceremonies/file-ceremony-store';
 export * from './ceremonies/postgres-ceremony-store';
-export { DEFAULT_MAX_STORED_CEREMONIES } from './ceremonies/ceremony-table';

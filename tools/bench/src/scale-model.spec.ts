@@ -73,7 +73,7 @@ describe('scaleModel', () => {
       ]).join('\n');
       expect(text).toContain('redis-postgres (round 1): one replica signs 1,000/s');
       expect(text).toContain(
-        'Redis: 3.00 commands and 2.50 socket reads (≈ round trips) per signed request; redis-server 10.0 µs CPU per command → 100,000 commands/s per core → saturates at 33.3 replicas (100,000 ÷ (3.00 × 1,000))',
+        'Redis: 3.00 commands and 2.50 socket reads (at most the round trips: concurrent requests share reads) per signed request; redis-server 10.0 µs CPU per command → 100,000 commands/s per core → saturates at 33.3 replicas (100,000 ÷ (3.00 × 1,000))',
       );
       expect(text).toContain(
         'PostgreSQL audit: 20.0 rows per commit (whole run); backends 0.100 ms CPU per record → 10,000 records/s per core → saturates at 10.0 replicas per PostgreSQL core (10,000 ÷ 1,000)',

@@ -81,7 +81,7 @@ export function scaleLines(variants: readonly VariantSummary[]): string[] {
       `    ${m.variant} (round ${m.round}): one replica signs ${int(m.replicaRps)}/s`,
       ...(m.redis
         ? [
-            `      Redis: ${m.redis.commandsPerRequest.toFixed(2)} commands and ${m.redis.readsPerRequest.toFixed(2)} socket reads (≈ round trips) per signed request; ` +
+            `      Redis: ${m.redis.commandsPerRequest.toFixed(2)} commands and ${m.redis.readsPerRequest.toFixed(2)} socket reads (at most the round trips: concurrent requests share reads) per signed request; ` +
               `redis-server ${m.redis.cpuUsPerCommand.toFixed(1)} µs CPU per command → ${int(m.redis.opsPerCore)} commands/s per core ` +
               `→ saturates at ${m.redis.replicas.toFixed(1)} replicas (${int(m.redis.opsPerCore)} ÷ (${m.redis.commandsPerRequest.toFixed(2)} × ${int(m.replicaRps)}))`,
           ]

@@ -47,7 +47,7 @@ const COUNTERS: Record<VariantName, (v: MeasuredVariant) => string> = {
     `${int(v.signer.window.cacheHits['release'] ?? 0)} for ${int(v.signer.window.requests)} decisions`,
 };
 
-/** Redis commands and socket reads (≈ round trips) per signed request in the window. */
+/** Redis commands and socket reads (at most the round trips) per signed request in the window. */
 function redisPerRequest(v: MeasuredVariant): string {
   const signed = Math.max(1, v.signer.window.signed);
   const { redisCommands = 0, redisReads = 0 } = v.signer.upstream.window;

@@ -88,7 +88,11 @@ export async function startTopology(settings: SoakSettings): Promise<SoakTopolog
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
   };
   try {
-    const profile = await generateEmbeddedProfile(join(dir, 'profile'), { nonce: 'required' });
+    const profile = await generateEmbeddedProfile(join(dir, 'profile'), {
+      nonce: 'required',
+      // Three replicas on one profile: each seeds its own state (a file store has one writer).
+      stateStore: 'memory',
+    });
     const authority = await DevAuthority.fromPrivateJwk(
       JSON.parse(readFileSync(profile.authorityPrivateJwkFile, 'utf8')),
     );

@@ -42,12 +42,6 @@ export interface SignerContext {
   shaper: () => RateShaper;
 }
 
-/** The key used when a request names none: `default` if configured, else the first key id in sort order. */
-export function defaultKeyId(config: SignerConfig): string | undefined {
-  const ids = Object.keys(config.signing.keys).sort();
-  return ids.includes('default') ? 'default' : ids[0];
-}
-
 // Per-key quota shaping (docs/signing-backends.md): in Redis when shared state is, so the limit
 // holds across replicas; otherwise in this process.
 function pacerFor(name: string, key: KeyConfig, shaper: () => RateShaper): CallPacer {

@@ -61,6 +61,35 @@ describe('ManagedKeySignerRegistry', () => {
     });
   });
 
+  describe('when the default moves while a request that named no key is in flight', () => {
+    it('signs with the new default once the resolved one was retired, and keeps a named key pinned', async () => {
+      const { registry, view, admin } = await setup();
+      const unnamed = registry.resolve('kms', undefined);
+      const named = registry.resolve('kms', 'primary');
+      expect(unnamed.keyId).toBe(material.primary.keyId);
+      await admin.apply({ kind: 'key.set-default', name: 'secondary' }, 'c-default');
+      await admin.apply({ kind: 'key.retire', name: 'primary' }, 'c-retire');
+      const result = await unnamed.sign(Buffer.from('pae'));
+      expect(result.dsseKeyId).toBe(material.secondary.keyId);
+      expect(verify('sha256', Buffer.from('pae'), material.secondary.publicKeyPem, result.signature)).toBe(
+        true,
+      );
+      await expect(named.sign(Buffer.from('pae'))).rejects.toMatchObject({ code: 'key_not_active' });
+      view.close();
+    });
+
+    it('keeps key_not_active when no default may sign any more', async () => {
+      const { registry, view, admin } = await setup();
+      const unnamed = registry.resolve('kms', undefined);
+      await admin.apply({ kind: 'key.revoke', name: 'primary', reason: 'leaked' }, 'c-revoke');
+      await expect(unnamed.sign(Buffer.from('pae'))).rejects.toMatchObject({
+        code: 'key_not_active',
+        message: expect.stringContaining('revoked'),
+      });
+      view.close();
+    });
+  });
+
   describe('when a request names a key', () => {
     it('finds it by label or by fingerprint, and refuses an unknown one as invalid_request', async () => {
       const { registry, view } = await setup();

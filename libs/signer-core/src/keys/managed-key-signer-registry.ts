@@ -39,6 +39,11 @@ export class ManagedKeySignerRegistry implements KeySignerRegistry {
     if (mode === 'keyless') return this.resolveKeyless(keyId);
     if (mode !== 'kms')
       throw new SignerError('invalid_request', `expected signing mode kms or keyless, got "${String(mode)}"`);
+    const signer = this.resolveKms(keyId, context);
+    return keyId === undefined ? this.followingDefault(signer, context) : signer;
+  }
+
+  private resolveKms(keyId: string | undefined, context: ResolveContext): ManagedKeySigner {
     const state = this.options.view.current();
     const wanted =
       keyId ??
@@ -51,6 +56,42 @@ export class ManagedKeySignerRegistry implements KeySignerRegistry {
     const blocker = signingBlocker(key, this.options.clock.now(), this.options.profiles[key.profile]);
     if (blocker !== undefined) throw new SignerError('key_not_active', blocker);
     return this.signerFor(key);
+  }
+
+  /**
+   * A request that names no key asked for "the default", which a rotation moves: set-default to
+   * the successor, then retire the old key. A replica whose view passes both commits between
+   * resolving and signing would refuse such a request `key_not_active` although a default may
+   * sign. So when the resolved key may no longer sign, it signs once more with the default of
+   * the current view, if that is another key (a discarded signature never leaves). A named key
+   * never changes: naming one is how a caller pins it.
+   */
+  private followingDefault(first: ManagedKeySigner, context: ResolveContext): KeySigner {
+    return {
+      keyId: first.keyId,
+      mode: first.mode,
+      algorithm: first.algorithm,
+      describe: () => first.describe(),
+      sign: async (data) => {
+        try {
+          return await first.sign(data);
+        } catch (error) {
+          if (!(error instanceof SignerError) || error.code !== 'key_not_active') throw error;
+          const now = this.currentDefault(context);
+          if (now === undefined || now.keyId === first.keyId) throw error;
+          return now.sign(data);
+        }
+      },
+    };
+  }
+
+  /** The default that may sign now, if any (a request's own refusal explains the rest). */
+  private currentDefault(context: ResolveContext): ManagedKeySigner | undefined {
+    try {
+      return this.resolveKms(undefined, context);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The keyless signer and one signer per key that may still sign (built lazily). */

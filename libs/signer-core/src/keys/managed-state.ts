@@ -8,8 +8,6 @@
 /** A signing key's lifecycle state (contract §2.3, `/keys`). */
 export type KeyState = 'pending' | 'active' | 'retired' | 'revoked';
 
-export const KEY_STATES: readonly KeyState[] = ['pending', 'active', 'retired', 'revoked'];
-
 /** One transition in a key's or anchor's history, oldest first. */
 export interface StateTransition {
   state: KeyState | 'added' | 'removed';

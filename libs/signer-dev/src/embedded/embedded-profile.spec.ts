@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
@@ -8,6 +17,7 @@ import { DEV_AUDIENCE, DEV_ISSUER, DevAuthority } from '../authority/dev-authori
 import {
   DEV_INSTALLATION,
   DEV_TENANT,
+  EMBEDDED_STATE_FILE,
   generateEmbeddedProfile,
   readEmbeddedProfile,
   type EmbeddedProfile,
@@ -93,6 +103,28 @@ describe('generateEmbeddedProfile', () => {
       expect(files.filter((file: string) => !existsSync(join(moved, file)))).toEqual([]);
       // The URL is derived from the address the service listens on, so a port override moves it.
       expect(config.server).toEqual({ host: '127.0.0.1', port: 18080, bodyLimitBytes: 1048576 });
+    });
+  });
+
+  describe('when the managed state store is chosen', () => {
+    it('keeps keys and ceremonies in the profile by default, and none with memory', async () => {
+      const config = parse(readFileSync(join(moved, 'signer.yaml'), 'utf8'));
+      expect(config.state).toEqual({ store: 'file', filePath: EMBEDDED_STATE_FILE });
+      expect(config.ceremonies).toBeUndefined();
+
+      const memory = await generateEmbeddedProfile(join(parent, 'memory'), { stateStore: 'memory' });
+      expect(parse(readFileSync(memory.configPath, 'utf8')).state).toBeUndefined();
+    });
+
+    it('forgets the state of an earlier generation (it names keys that are gone)', async () => {
+      const dir = join(parent, 'regenerated');
+      await generateEmbeddedProfile(dir);
+      writeFileSync(join(dir, EMBEDDED_STATE_FILE), '{"version":7}');
+      writeFileSync(join(dir, 'state/ceremonies.json'), '[]');
+
+      await generateEmbeddedProfile(dir);
+
+      expect(readdirSync(join(dir, 'state'))).toEqual([]);
     });
   });
 

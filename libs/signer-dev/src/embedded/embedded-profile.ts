@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { DEV_AUDIENCE, DEV_ISSUER, DevAuthority } from '../authority/dev-authority';
@@ -20,8 +20,11 @@ export const DEV_PREDICATES = [
 /**
  * Bumped when generated profiles change shape; `npm start` regenerates an older one. 2: the config
  * no longer fixes `server.port`/`publicBaseUrl`, so `SIGNER__SERVER__PORT` moves every URL.
+ * 3: managed key state and ceremonies in files of the profile (`state.store: file`).
  */
-export const EMBEDDED_PROFILE_FORMAT = 2;
+export const EMBEDDED_PROFILE_FORMAT = 3;
+/** The managed state file of a profile with `stateStore: 'file'`; ceremonies go next to it. */
+export const EMBEDDED_STATE_FILE = 'state/managed-state.json';
 /** The port of a profile generated without one (the config schema's default). */
 export const EMBEDDED_DEFAULT_PORT = 8080;
 
@@ -55,6 +58,14 @@ export interface EmbeddedProfileOptions {
   /** Fixes `server.port` in the config (harnesses); without it the port is the default or `SIGNER__SERVER__PORT`. */
   port?: number;
   nonce?: 'required' | 'optional';
+  /**
+   * `file` (default): keys registered, activated or retired by ceremony, defaults, trust anchors
+   * and the ceremonies themselves are kept in the profile (`state/`), so `npm start` restarts with
+   * them. `memory`: every process seeds its own state from the config, as before. A file store has
+   * one writer, so harnesses that start several processes on one profile, or that point the state
+   * at PostgreSQL by environment, choose `memory`.
+   */
+  stateStore?: 'file' | 'memory';
 }
 
 function writeSecret(path: string, content: string): void {
@@ -71,7 +82,11 @@ export async function generateEmbeddedProfile(
   options: EmbeddedProfileOptions = {},
 ): Promise<EmbeddedProfile> {
   const host = options.host ?? '127.0.0.1';
-  for (const sub of ['authority', 'licensing', 'release', 'signing', 'audit'])
+  const stateStore = options.stateStore ?? 'file';
+  // The keys below are new: a state left by an earlier generation would name material that is gone.
+  rmSync(join(dir, 'state'), { recursive: true, force: true });
+  const folders = ['authority', 'licensing', 'release', 'signing', 'audit'];
+  for (const sub of stateStore === 'file' ? [...folders, 'state'] : folders)
     mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
 
   const authority = await DevAuthority.create();
@@ -134,6 +149,7 @@ export async function generateEmbeddedProfile(
       },
     },
     signing: { defaultMode: 'kms', keys: { default: { ref: 'file://signing/default.pem' } } },
+    ...(stateStore === 'file' ? { state: { store: 'file', filePath: EMBEDDED_STATE_FILE } } : {}),
     predicates: { allowed: DEV_PREDICATES },
     audit: { sink: 'file', filePath: 'audit/audit.jsonl' },
   };

@@ -10,7 +10,6 @@ import { postgresAuditError } from './pg-errors';
 import {
   claimChain,
   DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS,
-  MAX_AUDIT_CHECKPOINT_INTERVAL_MS,
   newChainId,
   requireCheckpointIntervalMs,
 } from './writer-chain';
@@ -22,7 +21,7 @@ export const DEFAULT_POSTGRES_CONNECT_TIMEOUT_MS = 2000;
 export const DEFAULT_POSTGRES_QUERY_TIMEOUT_MS = 5000;
 /** 8 array columns × 1024 rows stays far below PostgreSQL's bind-parameter limit (arrays are one each). */
 export const DEFAULT_POSTGRES_MAX_BATCH_RECORDS = 1024;
-export { DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS, MAX_AUDIT_CHECKPOINT_INTERVAL_MS };
+export { DEFAULT_AUDIT_CHECKPOINT_INTERVAL_MS };
 
 const INSERT_ROWS = `
 INSERT INTO ${CHAIN_RECORDS_TABLE} (chain_id, seq, audit_id, recorded_at, tenant, outcome, prev_hash, hash, record)
