@@ -74,12 +74,17 @@ describe('embedded profile state across a restart (the built service)', () => {
       scope: 'signer.ceremony.initiate',
     });
     const bob = await newCaller(authority, profile, { subject: 'ops-bob', scope: 'signer.ceremony.approve' });
+    const carol = await newCaller(authority, profile, {
+      subject: 'ops-carol',
+      scope: 'signer.ceremony.approve',
+    });
     const created = await call(alice, 'POST', CEREMONIES, {
       operation: { kind: 'key.register', name: 'next', ref: `file://${keyFile}` },
     });
     expect(created.status).toBe(201);
     const id = created.body['id'] as string;
     expect((await call(bob, 'POST', `${CEREMONIES}/${id}/approve`)).status).toBe(200);
+    expect((await call(carol, 'POST', `${CEREMONIES}/${id}/approve`)).status).toBe(200);
     expect((await call(alice, 'POST', `${CEREMONIES}/${id}/execute`)).status).toBe(200);
     const before = await keys();
     expect(before.keys.find((k) => k.name === 'next')).toMatchObject({ state: 'pending' });

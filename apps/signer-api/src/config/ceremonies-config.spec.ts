@@ -25,7 +25,7 @@ describe('ceremonies configuration', () => {
       expect(
         Object.fromEntries(Object.entries(policy.operations).map(([kind, p]) => [kind, p.approvals])),
       ).toEqual({
-        'key.register': 1,
+        'key.register': 2,
         'key.activate': 2,
         'key.retire': 2,
         'key.revoke': 2,

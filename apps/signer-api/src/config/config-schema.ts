@@ -30,7 +30,7 @@ const CeremonyOperationSchema = Type.Object(
   },
   strict,
 );
-/** Per operation kind, overriding the defaults (2 approvals; key.register 1). */
+/** Per operation kind, overriding the defaults (2 approvals each). */
 const CeremonyOperationsSchema = Object.fromEntries(
   CEREMONY_OPERATION_KINDS.map((kind) => [kind, Type.Optional(CeremonyOperationSchema)]),
 );

@@ -21,11 +21,12 @@ export interface CeremonyPolicy {
 export const DEFAULT_CEREMONY_EXPIRY_SECONDS = 86_400;
 
 /**
- * "2-of-3" for every change to signing keys or trust anchors; registering a key (which only adds
- * it as `pending`: it cannot sign before a 2-approval `key.activate`) needs one.
+ * "2-of-3" for every change to signing keys or trust anchors — registering a key included: a
+ * registered `pkcs11:` reference makes every replica load the module it names, and a `file:`
+ * reference read a file, before the key can ever sign.
  */
 export const DEFAULT_CEREMONY_APPROVALS: Readonly<Record<CeremonyOperationKind, number>> = {
-  'key.register': 1,
+  'key.register': 2,
   'key.activate': 2,
   'key.retire': 2,
   'key.revoke': 2,

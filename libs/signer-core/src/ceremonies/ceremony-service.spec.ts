@@ -298,11 +298,11 @@ describe('CeremonyService', () => {
   });
 
   describe('the policy', () => {
-    it('defaults to 2 approvals for key and anchor changes and 1 for key.register', () => {
+    it('defaults to 2 approvals for every key and anchor change, key.register included', () => {
       const policy = ceremonyPolicy({});
       expect(policy.operations['key.revoke'].approvals).toBe(2);
       expect(policy.operations['trust-anchor.remove'].approvals).toBe(2);
-      expect(policy.operations['key.register'].approvals).toBe(1);
+      expect(policy.operations['key.register'].approvals).toBe(2);
       expect(policy.expirySeconds).toBe(86_400);
     });
 

@@ -1,14 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import { SignerError, type Ceremony, type CeremonyStatus, type CeremonyStore } from '@signer/core';
 import { createAuditPool } from '../postgres/postgres-audit-sink';
-import { AUDIT_LOCK_CLASS, sqlState } from '../postgres/pg-errors';
+import { AUDIT_LOCK_CLASS, LOCK_KEYS, sqlState } from '../postgres/pg-errors';
 import { assertNextRevision } from './ceremony-table';
 
 export const CEREMONY_SCHEMA = 'signer_ceremonies';
 export const CEREMONY_TABLE = `${CEREMONY_SCHEMA}.ceremonies`;
 const MIGRATIONS_TABLE = `${CEREMONY_SCHEMA}.schema_migrations`;
 /** Second key of the migration advisory lock (first: the audit trail's class; 1–2 audit, 3 managed state). */
-const MIGRATION_LOCK = 4;
+const MIGRATION_LOCK = LOCK_KEYS.ceremonySchema;
 const UNDEFINED_TABLE = '42P01';
 const INVALID_SCHEMA_NAME = '3F000';
 

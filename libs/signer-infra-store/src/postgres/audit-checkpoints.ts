@@ -10,10 +10,10 @@ import {
   CHECKPOINTS_TABLE,
   LEGACY_CHAIN_ID,
 } from './migrations';
-import { AUDIT_LOCK_CLASS, postgresAuditError } from './pg-errors';
+import { AUDIT_LOCK_CLASS, LOCK_KEYS, postgresAuditError } from './pg-errors';
 
 /** Second key of the checkpoint chain's advisory lock (first key: AUDIT_LOCK_CLASS). */
-const CHECKPOINT_LOCK = 3;
+const CHECKPOINT_LOCK = LOCK_KEYS.auditCheckpoint;
 
 /** A chain's last record as a checkpoint saw it. */
 export interface CheckpointHead {

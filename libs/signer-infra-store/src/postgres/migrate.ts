@@ -7,9 +7,9 @@ import {
   BOOTSTRAP_SQL,
   type AuditMigration,
 } from './migrations';
-import { AUDIT_LOCK_CLASS, postgresAuditError, sqlState } from './pg-errors';
+import { AUDIT_LOCK_CLASS, LOCK_KEYS, postgresAuditError, sqlState } from './pg-errors';
 
-const MIGRATION_LOCK = 2;
+const MIGRATION_LOCK = LOCK_KEYS.auditMigration;
 const UNDEFINED_TABLE = '42P01';
 const INVALID_SCHEMA_NAME = '3F000';
 const INSUFFICIENT_PRIVILEGE = '42501';

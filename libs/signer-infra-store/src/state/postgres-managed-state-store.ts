@@ -1,12 +1,12 @@
 import { Pool } from 'pg';
 import { SignerError, type ManagedState, type ManagedStateStore } from '@signer/core';
-import { AUDIT_LOCK_CLASS, sqlState } from '../postgres/pg-errors';
+import { AUDIT_LOCK_CLASS, LOCK_KEYS, sqlState } from '../postgres/pg-errors';
 import { parseManagedState, stateStoreError } from './state-errors';
 
 export const STATE_SCHEMA = 'signer_state';
 export const STATE_TABLE = `${STATE_SCHEMA}.managed_state`;
 /** Second key of the advisory lock under which the schema is created (first key: AUDIT_LOCK_CLASS). */
-const STATE_SCHEMA_LOCK = 3;
+const STATE_SCHEMA_LOCK = LOCK_KEYS.stateSchema;
 
 /**
  * One row (id 1) holding the whole document. Idempotent, so replicas starting together (under the

@@ -48,9 +48,12 @@ describe('startDistSigner', () => {
         poe: { format: 'jwt', value: readFileSync(signer.poeFile, 'utf8') },
       });
 
-      const verified = await verifyBundle(response, (await client.keys()).keys);
+      const { keys } = await client.keys();
+      const verified = await verifyBundle(response, keys);
 
-      expect(verified.keyId).toBe('operator');
+      // The DSSE keyid is the key's SPKI fingerprint; `/keys` names it with its operator label.
+      expect(verified.keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(keys.find((key) => key.keyId === verified.keyId)?.name).toBe('operator');
       expect(verified.statement.subject).toEqual([{ name: 'artifact.txt', digest: { sha256: digest } }]);
     });
   });
