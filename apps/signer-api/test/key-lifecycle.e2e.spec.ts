@@ -19,7 +19,7 @@ interface PublishedKey {
   history: Array<{ state: string; ceremonyId?: string }>;
 }
 
-describe('key lifecycle on one Signer (managed state in the embedded profile's file store)', () => {
+describe("key lifecycle on one Signer (managed state in the embedded profile's file store)", () => {
   let harness: Harness;
   let caller: Caller;
   const validFrom = new Date(Date.now() - 350 * DAY_MS).toISOString();
