@@ -284,7 +284,10 @@ describe('key rotation under load on three replicas (issue #17 acceptance)', () 
     await pause(1000);
 
     // (a) register `next`: published as pending on every replica before it signs anything.
-    await ceremony({ kind: 'key.register', name: 'next', ref: `file://${nextFile}` }, ['ops-bob', 'ops-dave']);
+    await ceremony({ kind: 'key.register', name: 'next', ref: `file://${nextFile}` }, [
+      'ops-bob',
+      'ops-dave',
+    ]);
     await untilEveryReplica((keys) => keys.some((k) => k.name === 'next' && k.state === 'pending'));
     const nextKeyId = fingerprint(
       createPublicKey(nextPrivate).export({ type: 'spki', format: 'pem' }).toString(),

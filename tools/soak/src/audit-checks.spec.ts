@@ -103,7 +103,7 @@ describe('auditIdRow', () => {
       expect(checked.observed).toMatch(/^1 own,.* 0 on another request or outcome/);
     });
 
-    it('fails if the refusal carried the signed record\'s id (the defect this guards against)', () => {
+    it("fails if the refusal carried the signed record's id (the defect this guards against)", () => {
       const refused = exchange({ kind: 'retry-same', status: 503, code: 'upstream_unavailable' });
       const checked = auditIdRow(input([refused], [recordOf(refused, { outcome: 'signed' })]));
       expect(checked.pass).toBe(false);

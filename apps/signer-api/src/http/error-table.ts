@@ -115,7 +115,8 @@ export const ERROR_TABLE: Readonly<Record<SignerErrorCode, ErrorEntry>> = {
   key_not_active: {
     status: 409,
     title: 'Key not active',
-    detail: 'The named signing key exists but may not sign now (pending, retired, revoked or outside its validity)',
+    detail:
+      'The named signing key exists but may not sign now (pending, retired, revoked or outside its validity)',
     showMessage: true,
     callerAction: 'Name an active key (GET /keys shows each state) or omit keyId to use the default.',
   },
@@ -138,7 +139,8 @@ export const ERROR_TABLE: Readonly<Record<SignerErrorCode, ErrorEntry>> = {
     title: 'Ceremony state conflict',
     detail: 'The ceremony is not in a state that allows this step',
     showMessage: true,
-    callerAction: 'Read the ceremony; a decided, executed, cancelled or expired ceremony takes no further steps.',
+    callerAction:
+      'Read the ceremony; a decided, executed, cancelled or expired ceremony takes no further steps.',
   },
   ceremony_self_approval: {
     status: 403,

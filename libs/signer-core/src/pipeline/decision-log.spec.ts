@@ -76,7 +76,9 @@ describe('DecisionLog', () => {
       const lostAck: AuditSink = {
         append: async (record) => {
           await audit.append(record);
-          throw new SignerError('upstream_unavailable', 'connection cut during COMMIT', { upstream: 'audit' });
+          throw new SignerError('upstream_unavailable', 'connection cut during COMMIT', {
+            upstream: 'audit',
+          });
         },
         close: async () => undefined,
       };
