@@ -18,6 +18,15 @@ export interface HttpCall {
 }
 
 /**
+ * An idle kept-alive socket is closed by the harness after this long, well before the Signer's
+ * `server.keepAliveTimeoutMs` (5 s): otherwise a request sent on a socket in the instant the server
+ * closes it fails with "socket hang up" / ECONNRESET — a client-side race of every keep-alive
+ * client, not an answer of the Signer (Node's agent destroys a free socket on this timeout; a
+ * request in flight uses its own `timeoutMs`).
+ */
+const IDLE_SOCKET_MS = 2500;
+
+/**
  * Keep-alive agents per origin. The harness owns its sockets (not fetch's hidden pool), so it can
  * close every one of them before it counts a replica's descriptors.
  */
@@ -28,7 +37,7 @@ export class Connections {
     const origin = new URL(url).origin;
     let agent = this.agents.get(origin);
     if (!agent) {
-      agent = new Agent({ keepAlive: true, maxSockets: 64 });
+      agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: IDLE_SOCKET_MS });
       this.agents.set(origin, agent);
     }
     return agent;
