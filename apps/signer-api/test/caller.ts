@@ -37,6 +37,27 @@ export async function newCaller(
   return { key, token };
 }
 
+/**
+ * POSTs one signing request to a Signer process (the built service) with a fresh DPoP proof; no
+ * nonce dance (for profiles whose nonces are optional).
+ */
+export async function postSign(
+  baseUrl: string,
+  caller: { key: DpopKey; token: string },
+  body: Record<string, unknown>,
+): Promise<Response> {
+  const url = `${baseUrl}${SIGN_PATH}`;
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      authorization: `DPoP ${caller.token}`,
+      dpop: await caller.key.proof({ method: 'POST', url, accessToken: caller.token }),
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+}
+
 /** A DPoP-bound caller that performs the nonce dance like a real client. */
 export class Caller {
   private nonce?: string;

@@ -18,7 +18,7 @@ import { createRuntime, type SignerRuntime } from '../src/wiring/create-runtime'
 
 import { Caller } from './caller';
 
-export { Caller, newCaller, SIGN_PATH, validBody } from './caller';
+export { Caller, newCaller, postSign, SIGN_PATH, validBody } from './caller';
 
 /** Collects every log line the app writes, so tests can grep them for secrets. */
 export class LogCapture extends Writable {

@@ -21,7 +21,7 @@ import {
   type PrivateBundle,
   type ThrowawayDatabase,
 } from '@signer/testing';
-import { newCaller, profileParties, SIGN_PATH } from './harness';
+import { newCaller, postSign, profileParties, validBody } from './harness';
 
 /** The bound under test (contract §11): a replica refuses to sign once its view is older than this. */
 const MAX_STALENESS_MS = 1500;
@@ -75,24 +75,15 @@ describe('key lifecycle shared by three signer processes (state.store postgres)'
       .keys;
 
   const sign = async (replica: Replica, keyId?: string): Promise<SignOutcome> => {
-    const url = `${replica.signer.url}${SIGN_PATH}`;
     const sentAt = Date.now();
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `DPoP ${caller.token}`,
-        dpop: await caller.key.proof({ method: 'POST', url, accessToken: caller.token }),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        subject: [{ name: 'registry.example/app', digest: { sha256: 'ab'.repeat(32) } }],
-        predicateType: 'https://stella-ops.org/attestations/sbom/1',
-        predicate: { sbom: { components: 1 } },
-        scannerImageDigest: profile.scannerImageDigest,
-        poe: { format: 'jwt', value: poe },
-        options: { signingMode: 'kms', ...(keyId === undefined ? {} : { keyId }) },
-      }),
-    });
+    const response = await postSign(
+      replica.signer.url,
+      caller,
+      validBody(
+        { profile, poe },
+        { options: { signingMode: 'kms', ...(keyId === undefined ? {} : { keyId }) } },
+      ),
+    );
     const body = (await response.json()) as { code?: string; bundle?: { dsse: SignOutcome['dsse'] } };
     const dsse = body.bundle?.dsse;
     return {

@@ -16,7 +16,7 @@ import {
   type PrivateBundle,
 } from '@signer/testing';
 import { Cluster } from 'ioredis';
-import { newCaller, profileParties, SIGN_PATH } from './harness';
+import { newCaller, postSign, profileParties, validBody } from './harness';
 import { verifyDsseIndependently } from './independent-verify';
 
 interface Outcome {
@@ -57,22 +57,7 @@ describe('quotas.redis: mode cluster, shared by two signer processes (real Redis
     });
   const sign = async (signer: SignerProcess, poe: string): Promise<Outcome> => {
     const caller = await newCaller(authority, profile);
-    const url = `${signer.url}${SIGN_PATH}`;
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `DPoP ${caller.token}`,
-        dpop: await caller.key.proof({ method: 'POST', url, accessToken: caller.token }),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        subject: [{ name: 'registry.example/app', digest: { sha256: 'cd'.repeat(32) } }],
-        predicateType: 'https://stella-ops.org/attestations/sbom/1',
-        predicate: { sbom: { components: 1 } },
-        scannerImageDigest: profile.scannerImageDigest,
-        poe: { format: 'jwt', value: poe },
-      }),
-    });
+    const response = await postSign(signer.url, caller, validBody({ profile, poe }));
     const body = (await response.json()) as {
       code?: string;
       limit?: string;

@@ -21,7 +21,7 @@ import {
   type TracedLimits,
 } from '@signer/testing';
 import Redis from 'ioredis';
-import { newCaller, profileParties, SIGN_PATH } from './harness';
+import { newCaller, postSign, profileParties, validBody } from './harness';
 import { deleteKeys } from './redis-harness';
 
 const LIMITS = { qps: 20, burst: 20, concurrency: 4 };
@@ -88,22 +88,7 @@ describe('quotas.store: redis shared by three signer processes (real Redis)', ()
     poe: string,
     caller: { key: DpopKey; token: string },
   ): Promise<Outcome> => {
-    const url = `${replica.signer.url}${SIGN_PATH}`;
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `DPoP ${caller.token}`,
-        dpop: await caller.key.proof({ method: 'POST', url, accessToken: caller.token }),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        subject: [{ name: 'registry.example/app', digest: { sha256: 'ab'.repeat(32) } }],
-        predicateType: 'https://stella-ops.org/attestations/sbom/1',
-        predicate: { sbom: { components: 1 } },
-        scannerImageDigest: profile.scannerImageDigest,
-        poe: { format: 'jwt', value: poe },
-      }),
-    });
+    const response = await postSign(replica.signer.url, caller, validBody({ profile, poe }));
     const body = (await response.json()) as { code?: string; detail?: string };
     return { replica: replica.name, status: response.status, code: body.code, detail: body.detail };
   };
