@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
-import { RedisConnection } from '../src/redis/redis-connection';
+import { RedisConnection, type RedisConnectionOptions } from '../src/redis/redis-connection';
 
 export const REDIS_URL = process.env['SIGNER_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -9,10 +9,16 @@ export function uniquePrefix(): string {
   return `signer-test:${randomUUID()}:`;
 }
 
-/** Two connections under one prefix: two replicas of the signer sharing one Redis. */
-export async function connectReplicas(prefix: string): Promise<[RedisConnection, RedisConnection]> {
-  const a = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
-  const b = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+/**
+ * Two connections: two replicas of the signer sharing one Redis — the machine's server under a
+ * key prefix, or the topology (cluster, sentinel) the options name.
+ */
+export async function connectReplicas(
+  target: string | RedisConnectionOptions,
+): Promise<[RedisConnection, RedisConnection]> {
+  const options = typeof target === 'string' ? { url: REDIS_URL, keyPrefix: target } : target;
+  const a = new RedisConnection(options);
+  const b = new RedisConnection(options);
   await Promise.all([a.connect(), b.connect()]);
   return [a, b];
 }

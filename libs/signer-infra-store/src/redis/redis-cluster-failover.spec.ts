@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisClusterProcesses } from '@signer/testing';
 import { plan } from '../../test/quota-gate-conformance';
 import { driveQuotaLoad, whenAnswering } from '../../test/quota-load';
+import { connectReplicas } from '../../test/redis-replicas';
 import { RedisConnection } from './redis-connection';
 import { RedisQuotaGate } from './redis-quota-gate';
 import { RedisReplayCache } from './redis-replay-cache';
@@ -21,15 +22,10 @@ describe('Redis Cluster master failover (real processes)', () => {
 
   beforeAll(async () => {
     cluster = await RedisClusterProcesses.start({ replicas: true });
-    const connect = async () => {
-      const connection = new RedisConnection({
-        topology: { mode: 'cluster', nodes: cluster.seeds },
-        minReplicaAcks: 1,
-      });
-      await connection.connect();
-      return connection;
-    };
-    [a, b] = [await connect(), await connect()];
+    [a, b] = await connectReplicas({
+      topology: { mode: 'cluster', nodes: cluster.seeds },
+      minReplicaAcks: 1,
+    });
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisSentinelProcesses } from '@signer/testing';
 import { plan } from '../../test/quota-gate-conformance';
 import { driveQuotaLoad, whenAnswering } from '../../test/quota-load';
-import { RedisConnection } from './redis-connection';
+import { connectReplicas } from '../../test/redis-replicas';
+import type { RedisConnection } from './redis-connection';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisQuotaGate } from './redis-quota-gate';
 import { RedisReplayCache } from './redis-replay-cache';
@@ -27,15 +28,10 @@ describe('Redis stores behind Sentinel (real processes)', () => {
 
   beforeAll(async () => {
     set = await RedisSentinelProcesses.start({ replicas: 2 });
-    const connect = async () => {
-      const connection = new RedisConnection({
-        topology: { mode: 'sentinel', sentinels: set.sentinels, masterName: set.masterName },
-        minReplicaAcks: 1,
-      });
-      await connection.connect();
-      return connection;
-    };
-    [a, b] = [await connect(), await connect()];
+    [a, b] = await connectReplicas({
+      topology: { mode: 'sentinel', sentinels: set.sentinels, masterName: set.masterName },
+      minReplicaAcks: 1,
+    });
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
