@@ -23,6 +23,8 @@ export interface QuotaLoadOptions {
   stop: (result: QuotaLoadResult) => boolean;
   /** Pause after a refusal, as a client honouring Retry-After would (shortened). */
   pauseMs?: number;
+  /** Told the running count after every admission (a fault can wait for the load to be under way). */
+  onAdmitted?: (admitted: number) => void;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,6 +53,7 @@ export async function driveQuotaLoad(options: QuotaLoadOptions): Promise<QuotaLo
         held += 1;
         result.maxHeld = Math.max(result.maxHeld, held);
         result.events.push({ atMs: Date.now() - started, outcome: 'admitted' });
+        options.onAdmitted?.(result.admitted);
         await sleep(2);
         held -= 1;
         await lease.release('signed');
@@ -68,6 +71,11 @@ export async function driveQuotaLoad(options: QuotaLoadOptions): Promise<QuotaLo
   };
   await Promise.all(Array.from({ length: options.workers }, worker));
   return result;
+}
+
+/** Resolves once `condition` holds (checked every 5 ms). */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(5);
 }
 
 /** Waits until `ping` succeeds (a client reconnecting after a failover), for at most `timeoutMs`. */

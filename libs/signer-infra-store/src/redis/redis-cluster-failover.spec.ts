@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisClusterProcesses } from '@signer/testing';
 import { plan } from '../../test/quota-gate-conformance';
-import { driveQuotaLoad, whenAnswering } from '../../test/quota-load';
+import { driveQuotaLoad, until, whenAnswering } from '../../test/quota-load';
 import { connectReplicas } from '../../test/redis-replicas';
 import { RedisConnection } from './redis-connection';
 import { RedisQuotaGate } from './redis-quota-gate';
@@ -51,15 +51,18 @@ describe('Redis Cluster master failover (real processes)', () => {
 
     const marks = { killed: -1, dead: -1, promoted: -1, replicaBack: -1 };
     const started = Date.now();
+    let admittedSoFar = 0;
     const load = driveQuotaLoad({
       gates,
       subject,
       limits,
       workers: 6,
       stop: (r) => (r.refusals.get('plan_throttled:daily') ?? 0) > 0 || Date.now() - started > 40_000,
+      onAdmitted: (count) => (admittedSoFar = count),
     });
     const fault = (async () => {
-      await sleep(300);
+      // Under way, and far from the cap: admissions must resume after the failover to reach it.
+      await until(() => admittedSoFar >= 100);
       marks.killed = Date.now() - started;
       await cluster.killMaster(owner);
       marks.dead = Date.now() - started;

@@ -6,6 +6,8 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1000;
 export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 2000;
 /** How long a durable write waits for its replica acknowledgements before it fails closed. */
 export const DEFAULT_REDIS_REPLICA_ACK_TIMEOUT_MS = 200;
+/** Pause before an ended client (not closed by us) connects again. */
+const RECONNECT_AFTER_END_MS = 100;
 
 export interface RedisConnectionOptions {
   /** One standalone Redis (`redis://…`, `rediss://…`): shorthand for `{ mode: 'standalone', url }`. */
@@ -42,6 +44,7 @@ export class RedisConnection {
   readonly minReplicaAcks: number;
   private readonly replicaAckTimeoutMs: number;
   private readonly deadlineMs: number;
+  private closed = false;
 
   constructor(options: RedisConnectionOptions) {
     if ((options.url === undefined) === (options.topology === undefined)) {
@@ -64,6 +67,17 @@ export class RedisConnection {
     });
     // Connection errors are reported per command (as 503); the event must not crash the process.
     this.client.on('error', () => undefined);
+    // ioredis 5 can end a Sentinel client for good: a `+switch-master` seen by the failover
+    // detector of the previous connection while the client is reconnecting aborts that connect,
+    // and the client goes to `end` ("Connection is closed" on every command, forever). Only
+    // close() may end it: any other end is followed by a fresh connect (asking the sentinels
+    // again), after a short pause so a client that keeps ending cannot spin.
+    this.client.on('end', () => {
+      if (this.closed) return;
+      setTimeout(() => {
+        if (!this.closed && this.client.status === 'end') this.client.connect().catch(() => undefined);
+      }, RECONNECT_AFTER_END_MS).unref();
+    });
   }
 
   /** Connects at start-up; a Signer configured for Redis does not start without it. */
@@ -124,6 +138,7 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.client.disconnect();
   }
 }

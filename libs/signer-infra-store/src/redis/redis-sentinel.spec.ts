@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RedisSentinelProcesses } from '@signer/testing';
 import { plan } from '../../test/quota-gate-conformance';
-import { driveQuotaLoad, whenAnswering } from '../../test/quota-load';
+import { driveQuotaLoad, until, whenAnswering } from '../../test/quota-load';
 import { connectReplicas } from '../../test/redis-replicas';
 import type { RedisConnection } from './redis-connection';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisQuotaGate } from './redis-quota-gate';
 import { RedisReplayCache } from './redis-replay-cache';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * The stated bound: signing resumes within 15 s of a master's death with these sentinel settings
  * (down-after 1 s, failover-timeout 3 s); measured here ≈ 3–4 s (see the notes of the change).
@@ -50,15 +49,18 @@ describe('Redis stores behind Sentinel (real processes)', () => {
 
     const marks = { dead: -1, promoted: -1 };
     const started = Date.now();
+    let admittedSoFar = 0;
     const load = driveQuotaLoad({
       gates,
       subject,
       limits,
       workers: 6,
       stop: (r) => (r.refusals.get('plan_throttled:daily') ?? 0) > 0 || Date.now() - started > 40_000,
+      onAdmitted: (count) => (admittedSoFar = count),
     });
     const fault = (async () => {
-      await sleep(300);
+      // Under way, and far from the cap: admissions must resume after the failover to reach it.
+      await until(() => admittedSoFar >= 100);
       const former = await set.killMaster();
       marks.dead = Date.now() - started;
       await set.waitForFailover(former);
@@ -70,8 +72,15 @@ describe('Redis stores behind Sentinel (real processes)', () => {
       .filter((e) => e.outcome === 'upstream_unavailable')
       .map((e) => e.atMs);
     const resumedAt = Math.min(...admittedAt.filter((at) => at > marks.dead));
+    const between = result.events.filter((e) => e.atMs > marks.dead && e.atMs < resumedAt);
+    const refusedBetween = Object.fromEntries(
+      [...new Set(between.map((e) => e.outcome))].map((code) => [
+        code,
+        between.filter((e) => e.outcome === code).length,
+      ]),
+    );
     process.stdout.write(
-      `sentinel failover: ${JSON.stringify({ ...marks, resumedAt, admitted: result.admitted })}\n`,
+      `sentinel failover: ${JSON.stringify({ ...marks, resumedAt, admitted: result.admitted, refusedBetween })}\n`,
     );
 
     await whenAnswering(() => Promise.all([a.ping(), b.ping()]));

@@ -1,5 +1,6 @@
 import { ManualClock } from '@signer/testing';
-import { redisReplicas } from '../../test/redis-replicas';
+import { whenAnswering } from '../../test/quota-load';
+import { REDIS_URL, redisReplicas } from '../../test/redis-replicas';
 import { RedisConnection } from './redis-connection';
 import { RedisNonceStore } from './redis-nonce-store';
 import { RedisReplayCache } from './redis-replay-cache';
@@ -108,6 +109,22 @@ describe('Redis stores (real Redis)', () => {
         upstream: 'redis',
       });
       await dead.close();
+    });
+  });
+
+  describe('when the client ends without close() (ioredis ends a Sentinel client mid-failover)', () => {
+    it('connects again by itself, and stays ended after close()', async () => {
+      const connection = new RedisConnection({ url: REDIS_URL, keyPrefix: prefix });
+      await connection.connect();
+      const ended = new Promise((resolve) => connection.client.once('end', resolve));
+      connection.client.disconnect();
+      await ended;
+      await expect(connection.ping()).rejects.toMatchObject({ code: 'upstream_unavailable' });
+      await whenAnswering(() => connection.ping(), 5_000);
+
+      await connection.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(connection.client.status).toBe('end');
     });
   });
 });
