@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { QuotaGate } from '@signer/core';
+import { freePort, redisCli, RedisServerProcess, waitFor } from '@signer/testing';
 import { describeQuotaGateConformance, expectThrottled, plan } from '../../test/quota-gate-conformance';
 import { refusal } from '../../test/refusal';
 import { REDIS_URL, redisReplicas } from '../../test/redis-replicas';
@@ -143,6 +147,63 @@ describe('RedisQuotaGate (real Redis)', () => {
       expect(reported).toHaveLength(1);
       expect(reported[0]).toMatchObject({ code: 'upstream_unavailable' });
     });
+  });
+
+  describe('when writes must be acknowledged by a replica (minReplicaAcks 1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-acks-'));
+    let master: RedisServerProcess;
+    let replica: RedisServerProcess;
+    beforeAll(async () => {
+      const server = async (port: number) =>
+        RedisServerProcess.start(port, [
+          ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+          ...['--dbfilename', `dump-${port}.rdb`, '--repl-diskless-sync-delay', '0'],
+        ]);
+      master = await server(await freePort());
+      replica = await server(await freePort());
+    }, 30_000);
+    afterAll(async () => {
+      await Promise.all([master?.kill(), replica?.kill()]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const attach = async () => {
+      await redisCli(replica.port, 'replicaof', '127.0.0.1', String(master.port));
+      await waitFor('the replica in sync', 10_000, async () =>
+        (await redisCli(master.port, 'info', 'replication')).includes('state=online') ? true : undefined,
+      );
+    };
+
+    it('reports a release no replica acknowledged (a promoted replica would still hold the slot), and admits again once a replica is back', async () => {
+      await attach();
+      const connection = new RedisConnection({ url: `redis://127.0.0.1:${master.port}`, minReplicaAcks: 1 });
+      await connection.connect();
+      try {
+        const reported: unknown[] = [];
+        const gate = new RedisQuotaGate({ connection, onReleaseError: (error) => reported.push(error) });
+        const subject = { licenseId: 'l', tenant: `t-${randomUUID()}` };
+        const lease = await gate.acquire(subject, plan({ concurrency: 1 }));
+        const { leases } = gate.keys(subject);
+        expect(await redisCli(replica.port, 'zcard', leases)).toBe('1\n');
+
+        await redisCli(replica.port, 'replicaof', 'no', 'one');
+        await expect(lease.release('signed')).resolves.toBeUndefined();
+        expect(reported).toHaveLength(1);
+        expect(reported[0]).toMatchObject({ code: 'upstream_unavailable', upstream: 'redis' });
+        // The master freed the slot; the detached replica (what a failover would promote) has not.
+        expect(await redisCli(master.port, 'zcard', leases)).toBe('0\n');
+        expect(await redisCli(replica.port, 'zcard', leases)).toBe('1\n');
+
+        // Back in sync, the next acquire of the licence (concurrency 1) is admitted.
+        await attach();
+        await waitFor('the slot free on the replica', 10_000, async () =>
+          (await redisCli(replica.port, 'zcard', leases)) === '0\n' ? true : undefined,
+        );
+        await (await gate.acquire(subject, plan({ concurrency: 1 }))).release('signed');
+        expect(reported).toHaveLength(1);
+      } finally {
+        await connection.close();
+      }
+    }, 30_000);
   });
 
   describe('when leaseSeconds is not positive', () => {

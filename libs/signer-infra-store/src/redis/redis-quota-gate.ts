@@ -150,9 +150,14 @@ export class RedisQuotaGate implements QuotaGate {
     outcome: 'signed' | 'failed',
     day: number,
   ): Promise<unknown> {
+    commands(this.options.connection.client);
     try {
-      await this.options.connection.run('quota release', (client) =>
-        commands(client).signerQuotaRelease(keys.state, keys.leases, leaseId, outcome, day),
+      // Durable like the acquire: a release the master answered but had not yet replicated when it
+      // died would leave the promoted replica holding the slot until the lease expires (a licence
+      // with concurrency 1 throttled for leaseSeconds). Not acknowledged is retried (see below);
+      // the script removes a lease once per master, so a retry never refunds twice.
+      await this.options.connection.runDurable('quota release', (target) =>
+        (target as unknown as QuotaCommands).signerQuotaRelease(keys.state, keys.leases, leaseId, outcome, day),
       );
       return undefined;
     } catch (error) {
