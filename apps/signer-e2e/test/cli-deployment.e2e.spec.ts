@@ -216,11 +216,17 @@ describe('signer CLI against a deployment', () => {
           headers: { authorization: `DPoP ${token}`, dpop },
         });
       const challenge = await call(await proof());
-      expect(challenge.status).toBe(401);
+      // Status and body together, so a refusal names its code (a rare 401 here was never explained).
+      expect({ status: challenge.status, body: await challenge.json() }).toMatchObject({
+        status: 401,
+        body: { code: 'use_dpop_nonce' },
+      });
       const nonce = challenge.headers.get('dpop-nonce') ?? '';
       const answer = await call(await proof('--nonce', nonce));
-      expect(answer.status).toBe(200);
-      expect(await answer.json()).toMatchObject({ trusted: true });
+      expect({ status: answer.status, body: await answer.json() }).toMatchObject({
+        status: 200,
+        body: { trusted: true },
+      });
     });
   });
 

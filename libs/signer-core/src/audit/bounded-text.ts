@@ -12,3 +12,16 @@ export function boundedText(value: string, max = MAX_RECORDED_TEXT): string {
   const cut = fits ? value : `${value.slice(0, max - 1)}…`;
   return cut.toWellFormed();
 }
+
+/**
+ * Whether a text holds a control character (C0 incl. NUL, DEL, C1): such a text could forge lines
+ * in logs or the CLI's output, and PostgreSQL `jsonb` cannot store NUL. Identity claims, ceremony
+ * texts and keys are refused with one.
+ */
+export function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}

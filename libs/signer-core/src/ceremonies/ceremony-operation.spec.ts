@@ -44,6 +44,19 @@ describe('parseCeremonyOperation', () => {
       expect(ceremonyTarget({ kind: 'trust-anchor.remove', keyId: anchor.keyId })).toBe(anchor.keyId);
       expect(ceremonyTarget({ kind: 'key.retire', name: 'old' })).toBe('old');
     });
+
+    it('takes a PEM with CRLF line breaks, and refuses one carrying a NUL that OpenSSL would ignore', () => {
+      const { publicKeyPem } = testKey();
+      const crlf = publicKeyPem.replace(/\n/g, '\r\n');
+      expect(parseCeremonyOperation({ kind: 'trust-anchor.add', publicKeyPem: crlf })).toEqual({
+        kind: 'trust-anchor.add',
+        publicKeyPem: crlf,
+      });
+      // Stored as given, a NUL would make PostgreSQL jsonb refuse the ceremony (a 503, not a 400).
+      expect(refused({ kind: 'trust-anchor.add', publicKeyPem: `${publicKeyPem}\u0000` })).toContain(
+        'operation.publicKeyPem: expected a PEM public key of 64–16384 characters, no control characters but line breaks',
+      );
+    });
   });
 
   describe('when a field is wrong', () => {

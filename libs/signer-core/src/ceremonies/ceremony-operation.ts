@@ -1,3 +1,4 @@
+import { hasControlCharacters } from '../audit/bounded-text';
 import { SignerError } from '../errors';
 import { canonicalPublicKeyPem, FINGERPRINT_PATTERN, spkiFingerprint } from '../keys/key-fingerprint';
 import { CEREMONY_OPERATION_KINDS, type CeremonyOperation, type CeremonyOperationKind } from './ceremony';
@@ -12,13 +13,6 @@ export const CEREMONY_LABEL_MAX_LENGTH = 128;
 export const CEREMONY_PEM_MIN_LENGTH = 64;
 export const CEREMONY_PEM_MAX_LENGTH = 16_384;
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-/** Control characters (C0, DEL, C1) would let a text forge lines in logs or the CLI's output. */
-const hasControl = (text: string): boolean =>
-  [...text].some((ch) => {
-    const code = ch.codePointAt(0) as number;
-    return code < 0x20 || (code >= 0x7f && code <= 0x9f);
-  });
-
 const FIELDS: Readonly<Record<CeremonyOperationKind, readonly string[]>> = {
   'key.register': ['kind', 'name', 'ref', 'profile', 'validFrom', 'validUntil'],
   'key.activate': ['kind', 'name'],
@@ -50,7 +44,7 @@ const freeText = (fields: Fields, name: string, max: number) =>
   text(
     fields,
     name,
-    (v) => v.trim().length > 0 && v.length <= max && !hasControl(v),
+    (v) => v.trim().length > 0 && v.length <= max && !hasControlCharacters(v),
     `1–${max} characters without control characters`,
   );
 
@@ -61,8 +55,13 @@ function publicKeyPem(fields: Fields): string {
   const pem = text(
     fields,
     'publicKeyPem',
-    (v) => v.length >= CEREMONY_PEM_MIN_LENGTH && v.length <= CEREMONY_PEM_MAX_LENGTH,
-    `a PEM public key of ${CEREMONY_PEM_MIN_LENGTH}–${CEREMONY_PEM_MAX_LENGTH} characters`,
+    // Line breaks are PEM's own; any other control character (a NUL that OpenSSL ignores after the
+    // END line, say) would be stored as given.
+    (v) =>
+      v.length >= CEREMONY_PEM_MIN_LENGTH &&
+      v.length <= CEREMONY_PEM_MAX_LENGTH &&
+      !hasControlCharacters(v.replace(/\r?\n/g, '')),
+    `a PEM public key of ${CEREMONY_PEM_MIN_LENGTH}–${CEREMONY_PEM_MAX_LENGTH} characters, no control characters but line breaks`,
   );
   try {
     canonicalPublicKeyPem(pem);
@@ -156,7 +155,12 @@ export function ceremonyTarget(operation: CeremonyOperation): string {
 /** A rejection's reason: 1–512 characters without control characters. */
 export function parseVoteReason(value: unknown): string {
   const max = CEREMONY_REASON_MAX_LENGTH;
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max || hasControl(value))
+  if (
+    typeof value !== 'string' ||
+    value.trim().length === 0 ||
+    value.length > max ||
+    hasControlCharacters(value)
+  )
     throw new SignerError(
       'invalid_request',
       `reason: expected 1–${max} characters without control characters`,

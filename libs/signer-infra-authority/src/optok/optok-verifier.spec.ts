@@ -57,10 +57,23 @@ describe('OpTokVerifier', () => {
       ['tid missing', { extra: { tid: undefined } }],
       ['tid not a string', { extra: { tid: 42 } }],
       ['scope not a string', { extra: { scope: ['signer.sign'] } }],
+      // Identity claims reach records, logs, ceremony documents (jsonb: no NUL) and CLI output.
+      ['sub holding NUL', { subject: 'alice\u0000' }],
+      ['tid holding a line break', { extra: { tid: 't1\nforged' } }],
+      ['client_id holding DEL', { extra: { client_id: 'c\u007f' } }],
+      ['inst holding a C1 control', { extra: { inst: 'i\u0085' } }],
+      ['scope holding a tab', { extra: { scope: 'signer.sign\tother' } }],
     ])('refuses %s with invalid_token', async (_name, claims) => {
       await expect(verifier.verify(await mint(claims))).rejects.toMatchObject({
         name: 'SignerError',
         code: 'invalid_token',
+      });
+    });
+    it('refuses a jti holding a control character (ESC) with invalid_token', async () => {
+      const token = await forge({}, { iat: NOW, exp: NOW + 300, jti: 'j\u001b[2J' });
+      await expect(verifier.verify(token)).rejects.toMatchObject({
+        code: 'invalid_token',
+        message: 'OpTok refused: expected claim jti without control characters',
       });
     });
     it('refuses a token signed by another authority', async () => {

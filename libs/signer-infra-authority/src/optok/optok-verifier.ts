@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { SignerError, type Clock, type TokenVerifier, type VerifiedOpTok } from '@signer/core';
+import {
+  hasControlCharacters,
+  SignerError,
+  type Clock,
+  type TokenVerifier,
+  type VerifiedOpTok,
+} from '@signer/core';
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { isCanonicalCompactJws } from '../jws/compact-jws';
 import { describeJoseError } from './jose-errors';
@@ -116,6 +122,21 @@ function optionalString(payload: JWTPayload, claim: string): string | undefined 
   if (typeof value !== 'string' || value.length === 0) {
     throw new SignerError('invalid_token', `OpTok refused: expected claim ${claim} to be a string`);
   }
+  return identity(claim, value);
+}
+
+/**
+ * A claim that names someone or something is copied into records, logs, ceremony documents and
+ * the CLI's output: a control character there could forge a line, and PostgreSQL `jsonb` cannot
+ * hold NUL (a ceremony step by such a token failed 503). An Authority never issues one.
+ */
+function identity(claim: string, value: string): string {
+  if (hasControlCharacters(value)) {
+    throw new SignerError(
+      'invalid_token',
+      `OpTok refused: expected claim ${claim} without control characters`,
+    );
+  }
   return value;
 }
 
@@ -126,17 +147,18 @@ function toVerifiedOpTok(payload: JWTPayload, token: string): VerifiedOpTok {
   if (scope !== undefined && typeof scope !== 'string') {
     throw new SignerError('invalid_token', 'OpTok refused: expected scope to be a space-separated string');
   }
+  if (scope !== undefined) identity('scope', scope);
   const cnf = payload['cnf'];
   const confirmation = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>) : {};
   const jkt = typeof confirmation['jkt'] === 'string' ? confirmation['jkt'] : undefined;
   const x5tS256 = typeof confirmation['x5t#S256'] === 'string' ? confirmation['x5t#S256'] : undefined;
   return {
-    subject: payload.sub as string,
+    subject: identity('sub', payload.sub as string),
     clientId: optionalString(payload, 'client_id'),
     tenant,
     installation: optionalString(payload, 'inst'),
     scopes: (scope ?? '').split(' ').filter((s) => s.length > 0),
-    jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+    jti: typeof payload.jti === 'string' ? identity('jti', payload.jti) : undefined,
     issuedAt: payload.iat,
     expiresAt: payload.exp as number,
     confirmation: { jkt, x5tS256 },

@@ -157,7 +157,13 @@ export class RedisQuotaGate implements QuotaGate {
       // with concurrency 1 throttled for leaseSeconds). Not acknowledged is retried (see below);
       // the script removes a lease once per master, so a retry never refunds twice.
       await this.options.connection.runDurable('quota release', (target) =>
-        (target as unknown as QuotaCommands).signerQuotaRelease(keys.state, keys.leases, leaseId, outcome, day),
+        (target as unknown as QuotaCommands).signerQuotaRelease(
+          keys.state,
+          keys.leases,
+          leaseId,
+          outcome,
+          day,
+        ),
       );
       return undefined;
     } catch (error) {
