@@ -50,6 +50,19 @@ export class AnonymousTraffic {
     );
   }
 
+  /**
+   * `count` unknown routes at once on one replica: sent while no other traffic runs, the replica's
+   * anonymous-record budget is crossed for certain and its summary record is seen whole (random
+   * floods cross it too, but under load their summaries may overlap a request left unanswered).
+   */
+  async budgetBurst(op: number, replica: SignerReplica, count: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        this.send({ op, kind: 'huge-path', replica, method: 'GET', path: `/soak-budget-burst-${i}` }),
+      ),
+    );
+  }
+
   async wrongMethod(op: number, replica: SignerReplica, random: () => number): Promise<void> {
     const { method, path, allow } = WRONG_METHODS[Math.floor(random() * WRONG_METHODS.length)];
     await this.send({ op, kind: 'wrong-method', replica, method, path, expectedAllow: allow });

@@ -13,7 +13,7 @@ import { QuotaWatch } from './quota-watch';
 import type { ProcessFigures } from './replicas';
 import { latencies, phaseRows, type SoakReport } from './report';
 import type { SoakSettings } from './settings';
-import { LEASE_SECONDS, startTopology, type SoakTopology } from './topology';
+import { ANONYMOUS_RECORDS_PER_SECOND, LEASE_SECONDS, startTopology, type SoakTopology } from './topology';
 import { Traffic, type Worker } from './traffic';
 import { verifyAnswer } from './verify';
 import { sleep } from './wait';
@@ -125,6 +125,8 @@ export async function runSoak(settings: SoakSettings, log: (line: string) => voi
     await sleep(settings.baselineSeconds * 1000);
     await traffic.stop();
     for (const [name, start] of await idleFigures(topology, connections)) figures.set(name, { start });
+    // A summary record the checks can see whole: 3 seconds' worth of the budget at once, alone.
+    await traffic.budgetBurst(topology.replicas[0], 3 * ANONYMOUS_RECORDS_PER_SECOND);
     traffic.start();
 
     const recoveryWaitMs = (settings.recoveryBoundSeconds + 5) * 1000;

@@ -82,6 +82,11 @@ export class Traffic {
     await Promise.all(this.loops);
   }
 
+  /** Unknown routes at once on one replica, to be sent while the traffic is stopped. */
+  budgetBurst(replica: SignerReplica, count: number): Promise<void> {
+    return this.anonymous.budgetBurst(this.options.ledger.newOp(), replica, count);
+  }
+
   /** Sends one valid signing for `caller` to `replica` (the SIGKILL step uses it to hold slots). */
   signOnce(caller: Caller, replica: SignerReplica, kind: RequestKind = 'sign-quota'): Promise<Exchange> {
     return this.sign({ op: this.options.ledger.newOp(), step: 0, kind, replica, caller }, KEY_IDS.aws);

@@ -175,7 +175,12 @@ describe('RedisQuotaGate (real Redis)', () => {
 
     it('reports a release no replica acknowledged (a promoted replica would still hold the slot), and admits again once a replica is back', async () => {
       await attach();
-      const connection = new RedisConnection({ url: `redis://127.0.0.1:${master.port}`, minReplicaAcks: 1 });
+      // A generous ack timeout: a loaded CI host answered a fresh replica's GETACK after 200 ms.
+      const connection = new RedisConnection({
+        url: `redis://127.0.0.1:${master.port}`,
+        minReplicaAcks: 1,
+        replicaAckTimeoutMs: 3000,
+      });
       await connection.connect();
       try {
         const reported: unknown[] = [];
