@@ -327,6 +327,53 @@ describe('ceremonies over HTTP past their expiry', () => {
   });
 });
 
+describe('ceremonies over HTTP past ceremonies.maxOpenPerInitiator', () => {
+  let harness: Harness;
+
+  beforeAll(async () => {
+    harness = await startHarness({
+      configure: (raw) => {
+        raw['ceremonies'] = { maxOpenPerInitiator: 2 };
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  it('answers 429 plan_throttled with Retry-After, audits the refusal, and admits others', async () => {
+    const initiator = await Caller.create(harness, { subject: 'ops-alice', scope: INITIATE });
+    const other = await Caller.create(harness, { subject: 'ops-frank', scope: INITIATE });
+    const create = (caller: Caller) =>
+      caller.send('POST', BASE, { operation: { kind: 'key.retire', name: 'default' } });
+    const first = await create(initiator);
+    expect(first.statusCode).toBe(201);
+    expect((await create(initiator)).statusCode).toBe(201);
+
+    const refused = await create(initiator);
+    const problem = expectProblem(refused, 429, 'plan_throttled');
+    expect(refused.headers['retry-after']).toBe('60');
+    expect(problem['detail']).toContain('expected at most 2 open ceremonies per initiator, got 2 open');
+    const record = harness.auditLines().find((r) => r['auditId'] === problem['auditId']);
+    expect(record).toMatchObject({
+      outcome: 'plan_throttled',
+      route: `POST ${BASE}`,
+      caller: { sub: 'ops-alice' },
+      gates: { quota: 'plan_throttled' },
+    });
+    const pending = (await initiator.send('GET', `${BASE}?status=pending`)).json().ceremonies as unknown[];
+    expect(pending).toHaveLength(2);
+
+    expect((await create(other)).statusCode).toBe(201);
+    expect((await initiator.send('POST', `${BASE}/${first.json().id}/cancel`)).statusCode).toBe(200);
+    expect((await create(initiator)).statusCode).toBe(201);
+    await expect(verifyAuditFile(join(harness.dir, 'audit/audit.jsonl'))).resolves.toMatchObject({
+      ok: true,
+    });
+  });
+});
+
 describe('ceremonies over HTTP when the audit trail fails', () => {
   let harness: Harness;
   let failing = false;

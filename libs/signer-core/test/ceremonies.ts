@@ -3,10 +3,12 @@ import type { AuditRecord, ChainedAuditRecord } from '../src/audit/audit-record'
 import type {
   Ceremony,
   CeremonyOperation,
+  CeremonyPrincipal,
   CeremonyStatus,
   CeremonyStore,
   ManagedStateAdministrator,
 } from '../src/ceremonies/ceremony';
+import { isOpen, samePrincipal } from '../src/ceremonies/ceremony-rules';
 import { SignerError } from '../src/errors';
 import { applyOperation } from '../src/keys/key-lifecycle';
 import type { ManagedState } from '../src/keys/managed-state';
@@ -33,6 +35,15 @@ export class TestCeremonyStore implements CeremonyStore {
       .sort((a, b) => b.id.localeCompare(a.id))
       .slice(0, options.limit)
       .map((c) => structuredClone(c));
+  }
+  async countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): Promise<number> {
+    const open = [...this.stored.values()].filter(
+      (c) =>
+        isOpen(c.status) &&
+        Date.parse(c.expiresAt) > Date.parse(now) &&
+        samePrincipal(c.initiator, initiator),
+    );
+    return Math.min(open.length, atMost);
   }
   async compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {
     const hook = this.beforeNextWrite;

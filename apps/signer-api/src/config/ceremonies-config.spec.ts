@@ -69,6 +69,23 @@ describe('ceremonies configuration', () => {
     });
   });
 
+  describe('the bound on open ceremonies per initiator', () => {
+    it('defaults to 20', () => {
+      const config = load({});
+      expect(config.ceremonies.maxOpenPerInitiator).toBe(20);
+      expect(ceremonyPolicyOf(config).maxOpenPerInitiator).toBe(20);
+    });
+
+    it('takes an explicit value into the policy', () => {
+      expect(ceremonyPolicyOf(load({ ceremonies: { maxOpenPerInitiator: 3 } })).maxOpenPerInitiator).toBe(3);
+    });
+
+    it('refuses 0 and more than 1000 at load', () => {
+      expect(refusal({ ceremonies: { maxOpenPerInitiator: 0 } })).toContain('maxOpenPerInitiator');
+      expect(refusal({ ceremonies: { maxOpenPerInitiator: 1001 } })).toContain('maxOpenPerInitiator');
+    });
+  });
+
   describe('where ceremonies are stored', () => {
     it('follows state.store, next to state.filePath for a file store', () => {
       const config = load({ state: { store: 'file', filePath: 'state/managed-state.json' } });

@@ -4,8 +4,8 @@ import type { SignerConfig } from './config-schema';
 
 /** The `ceremonies` section as the core's policy (defaults filled in, thresholds checked). */
 export function ceremonyPolicyOf(config: SignerConfig): CeremonyPolicy {
-  const { expirySeconds, approvers, operations } = config.ceremonies;
-  return ceremonyPolicy({ expirySeconds, approvers, operations });
+  const { expirySeconds, approvers, operations, maxOpenPerInitiator } = config.ceremonies;
+  return ceremonyPolicy({ expirySeconds, approvers, operations, maxOpenPerInitiator });
 }
 
 /**

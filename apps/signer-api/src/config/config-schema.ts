@@ -322,6 +322,9 @@ export const SignerConfigSchema = Type.Object(
           }),
         ),
         operations: Type.Object(CeremonyOperationsSchema, { ...strict, default: {} }),
+        // Open (pending/approved, not expired) ceremonies one initiator may hold; past it a create
+        // is 429 plan_throttled (limit ceremonies), so one principal cannot fill the store.
+        maxOpenPerInitiator: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
       },
       { ...strict, default: {} },
     ),

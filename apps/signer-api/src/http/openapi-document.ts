@@ -128,6 +128,8 @@ function ceremonyPaths(): Json {
             ['invalid_request', 415],
             ...AUTH_CODES,
             'artifact_too_large',
+            // ceremonies.maxOpenPerInitiator open ceremonies already (limit `ceremonies`).
+            'plan_throttled',
             'upstream_unavailable',
             'internal_error',
           ]),

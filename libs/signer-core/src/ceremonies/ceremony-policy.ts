@@ -16,9 +16,16 @@ export interface CeremonyPolicy {
   /** When set, only these subs may approve or reject, and every threshold must be ≤ its length. */
   approvers?: readonly string[];
   operations: Readonly<Record<CeremonyOperationKind, CeremonyOperationPolicy>>;
+  /**
+   * Open ceremonies one initiator may hold at once; a create past it is `429 plan_throttled`
+   * (`limit` `ceremonies`), so one principal cannot fill the ceremony store for every operator.
+   */
+  maxOpenPerInitiator: number;
 }
 
 export const DEFAULT_CEREMONY_EXPIRY_SECONDS = 86_400;
+/** Far above any real backlog of one operator, far below the 10,000 a memory/file store holds. */
+export const DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR = 20;
 
 /**
  * "2-of-3" for every change to signing keys or trust anchors — registering a key included: a
@@ -37,6 +44,7 @@ export const DEFAULT_CEREMONY_APPROVALS: Readonly<Record<CeremonyOperationKind, 
 
 export const DEFAULT_CEREMONY_POLICY: CeremonyPolicy = {
   expirySeconds: DEFAULT_CEREMONY_EXPIRY_SECONDS,
+  maxOpenPerInitiator: DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR,
   operations: Object.fromEntries(
     CEREMONY_OPERATION_KINDS.map((kind) => [kind, { approvals: DEFAULT_CEREMONY_APPROVALS[kind] }]),
   ) as CeremonyPolicy['operations'],
@@ -50,6 +58,7 @@ export function ceremonyPolicy(configured: {
   expirySeconds?: number;
   approvers?: readonly string[];
   operations?: Partial<Record<string, CeremonyOperationPolicy>>;
+  maxOpenPerInitiator?: number;
 }): CeremonyPolicy {
   for (const kind of Object.keys(configured.operations ?? {})) {
     if (!(CEREMONY_OPERATION_KINDS as readonly string[]).includes(kind))
@@ -65,6 +74,7 @@ export function ceremonyPolicy(configured: {
   ) as CeremonyPolicy['operations'];
   const policy: CeremonyPolicy = {
     expirySeconds: configured.expirySeconds ?? DEFAULT_CEREMONY_EXPIRY_SECONDS,
+    maxOpenPerInitiator: configured.maxOpenPerInitiator ?? DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR,
     operations,
     ...(configured.approvers === undefined ? {} : { approvers: [...new Set(configured.approvers)] }),
   };
@@ -72,8 +82,11 @@ export function ceremonyPolicy(configured: {
   return policy;
 }
 
-/** Every threshold ≥ 1 and, with an allow-list of N approvers, ≤ N. */
+/** Every threshold ≥ 1 and, with an allow-list of N approvers, ≤ N; the open bound ≥ 1. */
 export function assertCeremonyPolicy(policy: CeremonyPolicy): void {
+  const max = policy.maxOpenPerInitiator;
+  if (!Number.isInteger(max) || max < 1)
+    throw policyError(`ceremonies.maxOpenPerInitiator: expected an integer ≥ 1, got ${max}`);
   const n = policy.approvers?.length;
   for (const kind of CEREMONY_OPERATION_KINDS) {
     const { approvals } = policy.operations[kind];

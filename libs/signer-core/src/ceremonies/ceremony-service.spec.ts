@@ -10,7 +10,11 @@ import {
 } from '../../test/ceremonies';
 import { testKey } from '../../test/managed-keys';
 import type { CeremonyPrincipal } from './ceremony';
-import { ceremonyPolicy, type CeremonyPolicy } from './ceremony-policy';
+import {
+  ceremonyPolicy,
+  DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR,
+  type CeremonyPolicy,
+} from './ceremony-policy';
 import { CeremonyService } from './ceremony-service';
 
 const START = Date.parse('2026-06-01T12:00:00.000Z');
@@ -90,6 +94,67 @@ describe('CeremonyService', () => {
       expect(error.message).toContain('operation.name');
       expect(t.record.gates.body).toBe('invalid_request');
       expect(store.stored.size).toBe(0);
+    });
+  });
+
+  describe('when an initiator holds maxOpenPerInitiator open ceremonies', () => {
+    const limited = () => setup(ceremonyPolicy({ maxOpenPerInitiator: 2 }));
+
+    it('refuses the next create with plan_throttled (limit ceremonies, Retry-After 60), storing nothing', async () => {
+      const { service, trail, store } = limited();
+      await service.create(trail(), alice, revoke);
+      await service.create(trail(), alice, { kind: 'key.retire', name: 'release-b' });
+      const t = trail();
+      // Another client of the same subject is the same initiator.
+      const error = await refusal(
+        service.create(t, { sub: 'alice', tenant: 'ops', clientId: 'cli' }, revoke),
+      );
+      expect(error).toMatchObject({ code: 'plan_throttled', limit: 'ceremonies', retryAfterSeconds: 60 });
+      expect(error.message).toBe(
+        'ceremony limit reached: expected at most 2 open ceremonies per initiator, got 2 open',
+      );
+      expect(t.record.gates.quota).toBe('plan_throttled');
+      expect(t.record.ceremony).toBeUndefined();
+      expect(store.stored.size).toBe(2);
+    });
+
+    it('still lets another principal, or the same sub in another tenant, create', async () => {
+      const { service, trail } = limited();
+      await service.create(trail(), alice, revoke);
+      await service.create(trail(), alice, revoke);
+      expect((await service.create(trail(), bob, revoke)).initiator).toEqual(bob);
+      const otherTenant = { sub: 'alice', tenant: 'lab' };
+      expect((await service.create(trail(), otherTenant, revoke)).initiator).toEqual(otherTenant);
+    });
+
+    it('lets the initiator create again once one is cancelled, or once one has expired', async () => {
+      const { service, trail, clock } = setup(
+        ceremonyPolicy({
+          maxOpenPerInitiator: 2,
+          operations: { 'key.retire': { approvals: 2, expirySeconds: 60 } },
+        }),
+      );
+      const first = await service.create(trail(), alice, revoke);
+      await service.create(trail(), alice, { kind: 'key.retire', name: 'release-b' });
+      expect((await refusal(service.create(trail(), alice, revoke))).code).toBe('plan_throttled');
+      await service.cancel(trail(), alice, first.id);
+      await service.create(trail(), alice, revoke);
+      expect((await refusal(service.create(trail(), alice, revoke))).code).toBe('plan_throttled');
+      // The retire expires unnoticed (no step took it): past its expiresAt it no longer counts.
+      clock.advance(60);
+      expect((await service.create(trail(), alice, revoke)).status).toBe('pending');
+    });
+
+    it('counts approved ceremonies as open, and executed ones not', async () => {
+      const { service, trail } = setup(ceremonyPolicy({ maxOpenPerInitiator: 1 }));
+      const { id } = await service.create(trail(), alice, revoke);
+      await service.approve(trail(), bob, id);
+      await service.approve(trail(), carol, id);
+      expect((await refusal(service.create(trail(), alice, revoke))).code).toBe('plan_throttled');
+      await service.execute(trail(), alice, id);
+      expect((await service.create(trail(), alice, { kind: 'key.retire', name: 'release-a' })).status).toBe(
+        'pending',
+      );
     });
   });
 
@@ -304,6 +369,14 @@ describe('CeremonyService', () => {
       expect(policy.operations['trust-anchor.remove'].approvals).toBe(2);
       expect(policy.operations['key.register'].approvals).toBe(2);
       expect(policy.expirySeconds).toBe(86_400);
+      expect(policy.maxOpenPerInitiator).toBe(DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR);
+      expect(DEFAULT_CEREMONY_MAX_OPEN_PER_INITIATOR).toBe(20);
+    });
+
+    it('refuses a maxOpenPerInitiator below 1', () => {
+      expect(() => ceremonyPolicy({ maxOpenPerInitiator: 0 })).toThrow(
+        'ceremonies.maxOpenPerInitiator: expected an integer ≥ 1, got 0',
+      );
     });
 
     it('refuses a threshold above the number of allowed approvers', () => {

@@ -32,6 +32,8 @@ import {
 /** Compare-and-set rounds one step may take against concurrent changes before answering 503. */
 export const DEFAULT_CEREMONY_CAS_ATTEMPTS = 16;
 export const MAX_CEREMONY_LIST_LIMIT = 100;
+/** `Retry-After` of a create refused for too many open ceremonies: one is decided or expires. */
+export const CEREMONY_LIMIT_RETRY_AFTER_SECONDS = 60;
 
 export interface CeremonyServiceOptions {
   store: CeremonyStore;
@@ -92,6 +94,7 @@ export class CeremonyService {
     const { policy, clock, store } = this.options;
     const rule = policy.operations[operation.kind];
     const now = clock.now();
+    await trail.gate('quota', () => this.assertBelowOpenLimit(initiator, now));
     const ceremony: Ceremony = {
       id: newAuditId(now),
       operation,
@@ -110,6 +113,24 @@ export class CeremonyService {
     if (!(await store.compareAndSet(0, { ...ceremony, unaudited: prepared.entries })))
       throw new SignerError('internal_error', `ceremony id ${ceremony.id} already taken`);
     return answer((await this.records.deliver(ceremony.id, prepared, actor.owner)) ?? ceremony);
+  }
+
+  /**
+   * Bounds the open ceremonies of one initiator (`policy.maxOpenPerInitiator`), so one principal
+   * with the initiate scope cannot fill the store and block every other operator. A resource
+   * bound, not a security invariant: the count and the insert are not one atomic step (no lock
+   * across replicas), so creates racing each other — two replicas at the same moment, or two
+   * requests on one — may each be admitted, one past the bound apiece.
+   */
+  private async assertBelowOpenLimit(initiator: CeremonyPrincipal, now: Date): Promise<void> {
+    const limit = this.options.policy.maxOpenPerInitiator;
+    const open = await this.options.store.countOpen(initiator, now.toISOString(), limit);
+    if (open >= limit)
+      throw new SignerError(
+        'plan_throttled',
+        `ceremony limit reached: expected at most ${limit} open ceremonies per initiator, got ${open} open`,
+        { limit: 'ceremonies', retryAfterSeconds: CEREMONY_LIMIT_RETRY_AFTER_SECONDS },
+      );
   }
 
   /** A read writes what earlier steps left unwritten too (it needs the trail for its own record). */

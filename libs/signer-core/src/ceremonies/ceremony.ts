@@ -113,6 +113,12 @@ export interface CeremonyStore {
   /** Newest first, at most `limit`. */
   list(options: { status?: CeremonyStatus; limit: number }): Promise<Ceremony[]>;
   compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean>;
+  /**
+   * How many open ceremonies (`pending` or `approved`, `expiresAt` after `now`, RFC 3339) the
+   * principal initiated — the same principal as `samePrincipal`: same `sub`, same `tenant`. May
+   * stop counting at `atMost` (answers min(count, atMost)), so the bound check stays cheap.
+   */
+  countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -31,6 +31,9 @@ class FaultyStore implements CeremonyStore {
   list(options: Parameters<CeremonyStore['list']>[0]) {
     return this.real.list(options);
   }
+  countOpen(...args: Parameters<CeremonyStore['countOpen']>) {
+    return this.real.countOpen(...args);
+  }
   async compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {
     if (this.writesUntilFailure > 0 && --this.writesUntilFailure === 0)
       throw new SignerError('upstream_unavailable', 'ceremony store write failed', { upstream: 'state' });

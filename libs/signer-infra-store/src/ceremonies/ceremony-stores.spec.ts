@@ -129,6 +129,52 @@ describe.each(backends)('%s (store contract)', (_name, open) => {
     expect(cancelled.map((x) => x.id)).toEqual([b.id]);
     expect((await store.list({ status: 'pending', limit: 100 })).map((x) => x.id)).toContain(a.id);
   });
+
+  describe('countOpen', () => {
+    const erin = { sub: 'erin', tenant: 'ops' };
+    const now = '2026-06-01T13:00:00.000Z';
+
+    beforeAll(async () => {
+      const own = (changes: Partial<Ceremony> = {}) => ceremony({ initiator: erin, ...changes });
+      const opened = [own(), own({ initiator: { ...erin, clientId: 'cli' } }), own()];
+      for (const item of opened) await store.compareAndSet(0, item);
+      await store.compareAndSet(1, next(opened[2], { status: 'approved' }));
+      const closed = (['rejected', 'executed', 'expired', 'cancelled'] as const).map((status) =>
+        own({ status }),
+      );
+      for (const item of [
+        ...closed,
+        // Still pending in the store, but past its expiresAt (at `now` exactly: expired).
+        own({ expiresAt: now }),
+        own({ expiresAt: '2026-06-01T12:59:59.999Z' }),
+        ceremony({ initiator: { sub: 'erin', tenant: 'lab' } }),
+        ceremony({ initiator: { sub: 'erin' } }),
+        ceremony({ initiator: { sub: 'frank', tenant: 'ops' } }),
+      ])
+        await store.compareAndSet(0, item);
+    });
+
+    it('counts the pending and approved, not expired ceremonies of one principal (sub and tenant)', async () => {
+      await expect(store.countOpen(erin, now, 100)).resolves.toBe(3);
+      await expect(store.countOpen({ ...erin, clientId: 'other' }, now, 100)).resolves.toBe(3);
+      await expect(store.countOpen({ sub: 'erin', tenant: 'lab' }, now, 100)).resolves.toBe(1);
+      await expect(store.countOpen({ sub: 'erin' }, now, 100)).resolves.toBe(1);
+      await expect(store.countOpen({ sub: 'nobody', tenant: 'ops' }, now, 100)).resolves.toBe(0);
+    });
+
+    it('stops counting at atMost', async () => {
+      await expect(store.countOpen(erin, now, 2)).resolves.toBe(2);
+      await expect(store.countOpen(erin, now, 1)).resolves.toBe(1);
+    });
+
+    it('compares expiresAt as an instant, not as text', async () => {
+      // 13:00Z written with an offset: as text it sorts before the ceremony expiring at 13:00Z,
+      // as an instant it is that expiry, so that ceremony is not open.
+      await expect(store.countOpen(erin, '2026-06-01T12:30:00-00:30', 100)).resolves.toBe(3);
+      // A day later every one has expired.
+      await expect(store.countOpen(erin, '2026-06-02T13:00:00.000Z', 100)).resolves.toBe(0);
+    });
+  });
 });
 
 describe('MemoryCeremonyStore', () => {

@@ -1,4 +1,10 @@
-import { SignerError, type Ceremony, type CeremonyStatus } from '@signer/core';
+import {
+  samePrincipal,
+  SignerError,
+  type Ceremony,
+  type CeremonyPrincipal,
+  type CeremonyStatus,
+} from '@signer/core';
 
 /** Ceremonies one memory or file store holds; past it the oldest final ones are dropped. */
 export const DEFAULT_MAX_STORED_CEREMONIES = 10_000;
@@ -37,6 +43,22 @@ export class CeremonyTable {
       .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, Math.max(0, options.limit))
       .map((c) => structuredClone(c));
+  }
+
+  /** Open, not expired ceremonies of `initiator` (the store contract's `countOpen`). */
+  countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): number {
+    const at = Date.parse(now);
+    let count = 0;
+    for (const ceremony of this.entries.values()) {
+      if (count >= atMost) break;
+      if (
+        OPEN.has(ceremony.status) &&
+        Date.parse(ceremony.expiresAt) > at &&
+        samePrincipal(ceremony.initiator, initiator)
+      )
+        count += 1;
+    }
+    return count;
   }
 
   /** The change `compareAndSet` would make, without making it: undefined on a conflict. */

@@ -1,6 +1,12 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SignerError, type Ceremony, type CeremonyStatus, type CeremonyStore } from '@signer/core';
+import {
+  SignerError,
+  type Ceremony,
+  type CeremonyPrincipal,
+  type CeremonyStatus,
+  type CeremonyStore,
+} from '@signer/core';
 import { CeremonyTable } from './ceremony-table';
 
 export interface FileCeremonyStoreOptions {
@@ -53,6 +59,10 @@ export class FileCeremonyStore implements CeremonyStore {
 
   async list(options: { status?: CeremonyStatus; limit: number }): Promise<Ceremony[]> {
     return this.table.list(options);
+  }
+
+  async countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): Promise<number> {
+    return this.table.countOpen(initiator, now, atMost);
   }
 
   compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {

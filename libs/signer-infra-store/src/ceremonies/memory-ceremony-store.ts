@@ -1,4 +1,4 @@
-import type { Ceremony, CeremonyStatus, CeremonyStore } from '@signer/core';
+import type { Ceremony, CeremonyPrincipal, CeremonyStatus, CeremonyStore } from '@signer/core';
 import { CeremonyTable } from './ceremony-table';
 
 /**
@@ -18,6 +18,10 @@ export class MemoryCeremonyStore implements CeremonyStore {
 
   async list(options: { status?: CeremonyStatus; limit: number }): Promise<Ceremony[]> {
     return this.table.list(options);
+  }
+
+  async countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): Promise<number> {
+    return this.table.countOpen(initiator, now, atMost);
   }
 
   async compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {

@@ -1,5 +1,11 @@
 import type { Pool, PoolClient } from 'pg';
-import { SignerError, type Ceremony, type CeremonyStatus, type CeremonyStore } from '@signer/core';
+import {
+  SignerError,
+  type Ceremony,
+  type CeremonyPrincipal,
+  type CeremonyStatus,
+  type CeremonyStore,
+} from '@signer/core';
 import { createAuditPool } from '../postgres/postgres-audit-sink';
 import { AUDIT_LOCK_CLASS, LOCK_KEYS, sqlState } from '../postgres/pg-errors';
 import { assertNextRevision } from './ceremony-table';
@@ -83,6 +89,25 @@ export class PostgresCeremonyStore implements CeremonyStore {
       [options.status ?? null, Math.max(0, Math.trunc(options.limit))],
     );
     return rows.map((row) => row.document);
+  }
+
+  /**
+   * One statement; the LIMIT stops the scan at `atMost`. The open statuses use the (status, id)
+   * index; the principal and the expiry are read from the document (no migration needed).
+   */
+  async countOpen(initiator: CeremonyPrincipal, now: string, atMost: number): Promise<number> {
+    const rows = await this.query<{ open: number }>(
+      `SELECT count(*)::int AS open FROM (
+         SELECT 1 FROM ${CEREMONY_TABLE}
+         WHERE status IN ('pending', 'approved')
+           AND document->'initiator'->>'sub' = $1
+           AND coalesce(document->'initiator'->>'tenant', '') = $2
+           AND (document->>'expiresAt')::timestamptz > $3::timestamptz
+         LIMIT $4
+       ) s`,
+      [initiator.sub, initiator.tenant ?? '', now, Math.max(0, Math.trunc(atMost))],
+    );
+    return rows[0]?.open ?? 0;
   }
 
   async compareAndSet(expectedRevision: number, next: Ceremony): Promise<boolean> {
