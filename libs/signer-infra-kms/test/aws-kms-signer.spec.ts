@@ -198,7 +198,10 @@ describe('AwsKmsSigner against AWS KMS at the wire (SigV4 checked)', () => {
       });
       try {
         const key = kms.createKey('ECC_NIST_P256');
-        const configured = createAwsKmsClient('default', { endpoint: kms.endpoint, region: kms.region });
+        const configured = await createAwsKmsClient('default', {
+          endpoint: kms.endpoint,
+          region: kms.region,
+        });
         const signer = await AwsKmsSigner.create({ keyId: 'default', kmsKeyId: key.arn, client: configured });
         const result = await signer.sign(data);
         configured.destroy();
@@ -208,10 +211,10 @@ describe('AwsKmsSigner against AWS KMS at the wire (SigV4 checked)', () => {
       }
     });
 
-    it('refuses a plain-http endpoint that is not loopback', () => {
-      expect(() =>
+    it('refuses a plain-http endpoint that is not loopback', async () => {
+      await expect(
         createAwsKmsClient('default', { endpoint: 'http://kms.internal:8080', region: 'eu-west-1' }),
-      ).toThrow(/plain http:\/\/ is only allowed for a loopback host/);
+      ).rejects.toThrow(/plain http:\/\/ is only allowed for a loopback host/);
     });
   });
 });

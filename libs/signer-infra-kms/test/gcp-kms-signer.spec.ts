@@ -26,7 +26,7 @@ describe('GcpKmsSigner against Cloud KMS at the wire', () => {
       authClient: new PassThroughClient(),
     });
     // REST: what `signing.keys.<id>.endpoint` configures (contract §7).
-    clients.rest = createGcpKmsClient('default', kms.restEndpoint);
+    clients.rest = await createGcpKmsClient('default', kms.restEndpoint);
   });
   afterAll(async () => {
     await Promise.all([clients.grpc.close(), clients.rest.close()]);

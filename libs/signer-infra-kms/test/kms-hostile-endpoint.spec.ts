@@ -48,10 +48,10 @@ describe('AwsKmsSigner behind a hostile endpoint', () => {
   describe('when the endpoint redirects to another origin', () => {
     let proxy: RedirectingProxy;
     let signer: AwsKmsSigner;
-    let client: ReturnType<typeof createAwsKmsClient>;
+    let client: Awaited<ReturnType<typeof createAwsKmsClient>>;
     beforeEach(async () => {
       proxy = await RedirectingProxy.start(kms.endpoint);
-      client = createAwsKmsClient('k', { endpoint: proxy.url, region: kms.region });
+      client = await createAwsKmsClient('k', { endpoint: proxy.url, region: kms.region });
       signer = await AwsKmsSigner.create({
         keyId: 'k',
         kmsKeyId: kms.createKey('ECC_NIST_P256').keyId,
@@ -94,7 +94,7 @@ describe('AwsKmsSigner behind a hostile endpoint', () => {
   describe('when the endpoint answers with a body that never ends', () => {
     it('refuses at start-up once the answer passes the limit, and hangs up', async () => {
       const endless = await EndlessBodyServer.start({ boundBytes: SAFETY_BOUND_BYTES });
-      const client = createAwsKmsClient('k', { endpoint: endless.url, region: kms.region });
+      const client = await createAwsKmsClient('k', { endpoint: endless.url, region: kms.region });
       try {
         const error = await refusalOf(AwsKmsSigner.create({ keyId: 'k', kmsKeyId: 'alias/any', client }));
         expect(error).toBeInstanceOf(KeyConfigError);
@@ -127,7 +127,7 @@ describe('GcpKmsSigner behind a hostile REST endpoint', () => {
     let client: KeyManagementServiceClient;
     let signer: GcpKmsSigner;
     beforeEach(async () => {
-      client = createGcpKmsClient('k', proxy.url);
+      client = await createGcpKmsClient('k', proxy.url);
       signer = await GcpKmsSigner.create({
         keyId: 'k',
         name: kms.addKeyVersion('EC_SIGN_P256_SHA256').name,
@@ -217,7 +217,7 @@ describe('GcpKmsSigner behind a hostile REST endpoint', () => {
     // gax's REST transport sends every call through `client.auth.fetch`; called here directly, as
     // the endpoint would have to be https (with a trusted certificate) for the client to do it.
     it('authenticates through the guarded transport, and follows no redirect with the token', async () => {
-      const client = createGcpKmsClient('k', 'https://cloudkms.example.test');
+      const client = await createGcpKmsClient('k', 'https://cloudkms.example.test');
       try {
         const version = kms.addKeyVersion('EC_SIGN_P256_SHA256');
         const path = `/v1/${version.name}/publicKey`;
@@ -240,7 +240,7 @@ describe('GcpKmsSigner behind a hostile REST endpoint', () => {
   describe('when the endpoint answers with a body that never ends', () => {
     it('refuses at start-up once the answer passes the limit, and hangs up', async () => {
       const endless = await EndlessBodyServer.start({ boundBytes: SAFETY_BOUND_BYTES });
-      const client = createGcpKmsClient('k', endless.url);
+      const client = await createGcpKmsClient('k', endless.url);
       try {
         const name = 'projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1';
         const error = await refusalOf(GcpKmsSigner.create({ keyId: 'k', name, client }));

@@ -83,7 +83,7 @@ export async function createSignerForRef(
       return { signer };
     }
     case 'awskms': {
-      const client = createAwsKmsClient(name, { region: key.region, endpoint: key.endpoint });
+      const client = await createAwsKmsClient(name, { region: key.region, endpoint: key.endpoint });
       const close = async () => client.destroy();
       const signer = await AwsKmsSigner.create({ ...common, kmsKeyId: ref.keyId, client }).catch(
         async (error) => {
@@ -94,7 +94,7 @@ export async function createSignerForRef(
       return { signer, probe: () => signer.probe(), close };
     }
     case 'gcpkms': {
-      const client = createGcpKmsClient(name, key.endpoint);
+      const client = await createGcpKmsClient(name, key.endpoint);
       const close = () => client.close();
       const signer = await GcpKmsSigner.create({ ...common, name: ref.name, client }).catch(async (error) => {
         await close();

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { SignerError, type KeySigner, type PublicKeyInfo, type SignatureResult } from '@signer/core';
 import { KeyConfigError } from '../errors';
 import { unpaced, type CallPacer } from '../kms/call-pacer';
@@ -40,14 +40,25 @@ export interface AwsKmsSignerOptions {
  * are off (`maxAttempts: 1`): the signer retries within its deadline and must see every attempt.
  * No redirect is followed and every answer is read with a byte limit ({@link boundKmsAnswers}).
  */
-export function createAwsKmsClient(keyId: string, options: AwsKmsClientOptions): KMSClient {
+export async function createAwsKmsClient(keyId: string, options: AwsKmsClientOptions): Promise<KMSClient> {
   const endpoint =
     options.endpoint === undefined
       ? undefined
       : parseServiceEndpoint(`signing.keys.${keyId}.endpoint`, options.endpoint).url;
+  const { KMSClient } = await awsKmsSdk();
   const client = new KMSClient({ region: options.region, endpoint, maxAttempts: 1 });
   boundKmsAnswers(client);
   return client;
+}
+
+/**
+ * The SDK, loaded when an awskms: key is built rather than at start-up (≈ 100 ms of the service's
+ * start, for installations that never use it). Node caches the module: one load per process.
+ */
+type AwsKmsSdk = typeof import('@aws-sdk/client-kms');
+
+function awsKmsSdk(): Promise<AwsKmsSdk> {
+  return import('@aws-sdk/client-kms');
 }
 
 interface ResolvedKey {
@@ -71,6 +82,7 @@ export class AwsKmsSigner implements KeySigner {
   private constructor(
     private readonly options: AwsKmsSignerOptions,
     private readonly key: ResolvedKey,
+    private readonly sdk: AwsKmsSdk,
   ) {
     this.keyId = options.keyId;
     this.algorithm = key.algorithm;
@@ -80,11 +92,12 @@ export class AwsKmsSigner implements KeySigner {
   /** Throws {@link KeyConfigError} when the key is unreachable, not a signing key, or mismatched. */
   static async create(options: AwsKmsSignerOptions): Promise<AwsKmsSigner> {
     const what = `signing key "${options.keyId}" (awskms://${options.kmsKeyId})`;
+    const sdk = await awsKmsSdk();
     let answer;
     try {
       answer = await retryWithinDeadline(
         ({ remainingMs }) =>
-          options.client.send(new GetPublicKeyCommand({ KeyId: options.kmsKeyId }), {
+          options.client.send(new sdk.GetPublicKeyCommand({ KeyId: options.kmsKeyId }), {
             abortSignal: AbortSignal.timeout(Math.max(1, remainingMs())),
           }),
         { deadlineMs: options.deadlineMs ?? DEFAULT_SIGN_DEADLINE_MS, isRetryable: isAwsRetryable },
@@ -108,7 +121,7 @@ export class AwsKmsSigner implements KeySigner {
     const mismatch = keyMismatch(choice.algorithm, publicKey);
     if (mismatch) throw new KeyConfigError(`${what}: ${mismatch}`);
     if (!answer.KeyId) throw new KeyConfigError(`${what}: GetPublicKey returned no KeyId`);
-    return new AwsKmsSigner(options, { arn: answer.KeyId, algorithm: choice.algorithm, publicKey });
+    return new AwsKmsSigner(options, { arn: answer.KeyId, algorithm: choice.algorithm, publicKey }, sdk);
   }
 
   async sign(data: Buffer): Promise<SignatureResult> {
@@ -121,7 +134,7 @@ export class AwsKmsSigner implements KeySigner {
         async ({ remainingMs }) => {
           await pace();
           const out = await client.send(
-            new SignCommand({
+            new this.sdk.SignCommand({
               KeyId: this.key.arn,
               Message: digest,
               MessageType: 'DIGEST',
@@ -151,7 +164,7 @@ export class AwsKmsSigner implements KeySigner {
    * — reachable, credentials valid, key neither deleted nor swapped.
    */
   async probe(timeoutMs = DEFAULT_PROBE_TIMEOUT_MS): Promise<void> {
-    const out = await this.options.client.send(new GetPublicKeyCommand({ KeyId: this.key.arn }), {
+    const out = await this.options.client.send(new this.sdk.GetPublicKeyCommand({ KeyId: this.key.arn }), {
       abortSignal: AbortSignal.timeout(timeoutMs),
     });
     const published = this.key.publicKey.export({ type: 'spki', format: 'der' });
