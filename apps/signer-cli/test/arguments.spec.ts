@@ -90,7 +90,7 @@ describe('signer arguments and exit codes', () => {
       ],
       [['dev', 'frob'], /dev: expected token, sign or verify/],
       [['dev', 'token', '--bogus'], /Unknown option '--bogus'/],
-      [['audit', 'shred'], /audit: expected verify, export or migrate/],
+      [['audit', 'shred'], /audit: expected verify, export, migrate, chains or end-chain/],
     ])('exits 2 for %j', async (argv, message) => {
       const result = await cli(argv);
       expect(result).toMatchObject({ code: 2, stdout: '' });

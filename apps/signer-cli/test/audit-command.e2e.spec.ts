@@ -187,6 +187,61 @@ describe('signer audit', () => {
     });
   });
 
+  describe('when an operator reviews the open chains', () => {
+    it("lists a running writer's chain and refuses to end it while it appends; an ended trail has none open", async () => {
+      expect(await cli(['audit', 'chains', db.url])).toMatchObject({ code: 0, stdout: 'no open chain\n' });
+      const fresh = await createThrowawayDatabase('signer_cli_chains');
+      const running = await PostgresAuditSink.open({ connectionString: fresh.url });
+      try {
+        // Idle time is measured from the last record's time: a record of now, as a running replica writes.
+        await running.append({ ...record(1, 'tenant-a'), time: new Date().toISOString() });
+        const listed = await cli(['audit', 'chains', fresh.url]);
+        expect(listed.code).toBe(0);
+        const [chainId, host, pid, seq] = listed.stdout.trim().split('\t');
+        expect({ chainId, pid, seq }).toEqual({
+          chainId: running.chainId,
+          pid: String(process.pid),
+          seq: '1',
+        });
+        expect(host).toBeTruthy();
+        expect(JSON.parse((await cli(['audit', 'chains', fresh.url, '--json'])).stdout)).toMatchObject({
+          chains: [{ chainId: running.chainId, headSeq: 1, pid: process.pid }],
+        });
+
+        const refused = await cli(['audit', 'end-chain', running.chainId, fresh.url]);
+        expect(refused.code).toBe(1);
+        expect(refused.stdout).toMatch(
+          new RegExp(
+            `^not ended: chain ${running.chainId}: expected no record for at least 600 s, got one .* still running\\?\\)\n$`,
+          ),
+        );
+        const unknown = await cli([
+          'audit',
+          'end-chain',
+          'no-such-chain',
+          fresh.url,
+          '--min-idle-seconds',
+          '0',
+        ]);
+        expect(unknown).toMatchObject({ code: 1 });
+        expect(unknown.stdout).toContain('expected an open writer chain of this trail, got none');
+        const usage = await cli([
+          'audit',
+          'end-chain',
+          running.chainId,
+          fresh.url,
+          '--min-idle-seconds',
+          'soon',
+        ]);
+        expect(usage.code).toBe(2);
+        expect(usage.stderr).toContain('--min-idle-seconds expected an integer ≥ 0, got soon');
+      } finally {
+        await running.close();
+        await fresh.drop();
+      }
+    });
+  });
+
   describe('when PostgreSQL cannot be reached', () => {
     it('exits 3 (unreachable) with the cause and without echoing the URL', async () => {
       const result = await cli(['audit', 'verify', 'postgres://signer:s3cret@127.0.0.1:9/nowhere']);

@@ -14,6 +14,7 @@ export * from './redis/redis-quota-gate';
 export * from './postgres/postgres-audit-sink';
 export * from './postgres/postgres-audit-trail';
 export * from './postgres/postgres-audit-lookup';
+export * from './postgres/open-chains';
 export { migrateAuditSchema } from './postgres/migrate';
 export * from './memory/idempotency-records';
 export * from './memory/memory-idempotency-store';

@@ -39,8 +39,9 @@ Usage (any deployment; --url defaults to $${URL_ENV}):
   signer dpop-proof --method M --url URL --dpop-key JWK [--token-file FILE] [--nonce N]
       Print one DPoP proof for curl: -H "DPoP: $(signer dpop-proof …)".
 
-  signer audit verify|export|migrate …
-      Audit trail: hash chain check (file or PostgreSQL), one tenant's export, schema migration.
+  signer audit verify|export|migrate|chains|end-chain …
+      Audit trail: hash chain check (file or PostgreSQL), one tenant's export, schema migration,
+      open chains of crashed replicas.
       \`signer audit\` lists the options.
 
   signer dev token|sign|verify … [--profile DIR]

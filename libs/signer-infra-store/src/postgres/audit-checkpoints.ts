@@ -228,7 +228,7 @@ async function missingHead(pool: Pool, heads: readonly CheckpointHead[]): Promis
  * caller's last checkpoint was written or unchanged): later checkpoints then leave the chain out.
  */
 export async function endChain(
-  pool: Pool,
+  pool: Pick<Pool, 'query'>,
   chainId: string,
   head: { seq: bigint; hash: string },
 ): Promise<void> {

@@ -31,7 +31,10 @@ export async function readChainHead(client: PoolClient): Promise<ChainHead> {
 }
 
 /** The last row of a writer chain; only its owner appends to it, so no lock is needed. */
-export async function readWriterChainHead(client: PoolClient, chainId: string): Promise<ChainHead> {
+export async function readWriterChainHead(
+  client: Pick<PoolClient, 'query'>,
+  chainId: string,
+): Promise<ChainHead> {
   const result = await client.query<{ head_seq: string; hash: string }>(
     `SELECT seq::text AS head_seq, hash FROM ${CHAIN_RECORDS_TABLE} WHERE chain_id = $1 ORDER BY seq DESC LIMIT 1`,
     [chainId],
