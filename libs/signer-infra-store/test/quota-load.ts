@@ -23,6 +23,8 @@ export interface QuotaLoadOptions {
   stop: (result: QuotaLoadResult) => boolean;
   /** Pause after a refusal, as a client honouring Retry-After would (shortened). */
   pauseMs?: number;
+  /** How long each admitted caller holds its lease (the signing it stands for); 2 ms by default. */
+  holdMs?: number;
   /** Told the running count after every admission (a fault can wait for the load to be under way). */
   onAdmitted?: (admitted: number) => void;
 }
@@ -54,7 +56,7 @@ export async function driveQuotaLoad(options: QuotaLoadOptions): Promise<QuotaLo
         result.maxHeld = Math.max(result.maxHeld, held);
         result.events.push({ atMs: Date.now() - started, outcome: 'admitted' });
         options.onAdmitted?.(result.admitted);
-        await sleep(2);
+        await sleep(options.holdMs ?? 2);
         held -= 1;
         await lease.release('signed');
       } catch (error) {

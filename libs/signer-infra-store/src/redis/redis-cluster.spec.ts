@@ -102,6 +102,9 @@ describe('Redis stores on Redis Cluster (3 masters + 3 replicas, real processes)
             limits,
             workers: 6,
             pauseMs: 1,
+            // Leases held long enough that 6 callers meet the limit of 3 for certain (with 2 ms, a
+            // loaded host once serialised them so that no call was ever refused for concurrency).
+            holdMs: 20,
             stop: (r) => (r.refusals.get('plan_throttled:daily') ?? 0) >= 6,
           }),
         ),
